@@ -1,0 +1,58 @@
+"""MLflow tracking defaults shared by hooks, CLI commands and benchmarks (no Kedro imports)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+TRACKING_DB_FILENAME = "mlflow.db"
+# Without a bound, MLflow retries an unreachable server for minutes.
+HTTP_RETRY_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+class TrackingServerUnreachable(RuntimeError):
+    """The configured MLflow tracking server does not answer."""
+
+
+def default_tracking_uri(project_path: str | os.PathLike) -> str:
+    """The embedded store: an SQLite file at the project root, as an absolute URI."""
+    return f"sqlite:///{(Path(project_path).resolve() / TRACKING_DB_FILENAME).as_posix()}"
+
+
+def bound_http_retries() -> None:
+    """Bound MLflow's HTTP retries unless the user chose their own values."""
+    for name, value in HTTP_RETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def ensure_tracking_server_reachable(uri: str, timeout_s: float = 3.0) -> None:
+    """Fail fast, naming the URI, when an http(s) tracking server cannot be reached."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https"):
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise TrackingServerUnreachable(
+            f"MLflow tracking server {uri} is unreachable ({exc}). Start it, or unset "
+            "MLFLOW_TRACKING_URI to use the embedded SQLite store."
+        ) from exc
+
+
+def experiment_for_pipelines(
+    pipeline_names: Iterable[str], experiments: Mapping[str, str]
+) -> str | None:
+    """The experiment of the first named pipeline that has one (e.g. training -> model-training)."""
+    for name in pipeline_names:
+        if name in experiments:
+            return experiments[name]
+    return None

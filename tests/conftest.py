@@ -1,0 +1,75 @@
+"""Shared fixtures: a temporary copy of the project and a real `kedro` CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What a fresh clone holds: no run outputs, no MLflow store, no VCS metadata.
+_COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    "mlflow.db*",
+    "mlruns",
+    "mlartifacts",
+    "benchmarks",
+    "notebooks",
+    "tests",
+)
+_OUTPUT_DIRS = (
+    "02_intermediate",
+    "03_primary",
+    "04_feature",
+    "05_model_input",
+    "06_models",
+    "07_model_output",
+    "08_reporting",
+)
+
+
+def kedro_env(project: Path) -> dict[str, str]:
+    """Environment of a subprocess run: no telemetry, an MLflow store inside the copy."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["KEDRO_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "1"
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+    return env
+
+
+def run_kedro(
+    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Run the real `kedro` CLI of this interpreter's environment inside ``project``."""
+    kedro = Path(sys.executable).with_name("kedro")
+    return subprocess.run(
+        [str(kedro), *args],
+        cwd=project,
+        env=env or kedro_env(project),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A fresh-clone-like copy of the project (committed raw sample, empty output layers)."""
+    target = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT, target, ignore=_COPY_IGNORE)
+    for layer in _OUTPUT_DIRS:
+        layer_dir = target / "data" / layer
+        shutil.rmtree(layer_dir, ignore_errors=True)
+        layer_dir.mkdir(parents=True)
+    return target
