@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -17,20 +18,33 @@ from future_skills_kedro.tracking import (
 
 logger = logging.getLogger(__name__)
 
+INPUT_EXAMPLE_ROWS = 5
+
+
+def _registers_model(pipeline) -> bool:
+    """A kedro-mlflow PipelineML run (training) logs and registers a model at its end."""
+    return hasattr(pipeline, "log_model_kwargs") and hasattr(pipeline, "input_name")
+
 
 class MlflowTrackingSetupHook:
-    """Embedded MLflow defaults, fast failure on a dead server, one experiment per pipeline."""
+    """Embedded MLflow defaults, fast failure on a dead server, one experiment per pipeline.
+
+    Its hooks run *before* kedro-mlflow's (tryfirst), which reads what they prepare.
+    """
 
     def __init__(self) -> None:
         self._context = None
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
-        # Runs before kedro-mlflow's hook, which falls back to MLFLOW_TRACKING_URI when
-        # mlflow.yml leaves the URI null: anchor the default SQLite store at the project root.
+        # kedro-mlflow falls back to MLFLOW_TRACKING_URI when mlflow.yml leaves the URI null:
+        # anchor the default SQLite store at the project root.
         os.environ.setdefault("MLFLOW_TRACKING_URI", default_tracking_uri(context.project_path))
         bound_http_retries()
-        configured = context.config_loader.get("mlflow", {}) if _has_mlflow_conf(context) else {}
+        try:
+            configured = context.config_loader["mlflow"]
+        except Exception:  # noqa: BLE001 - no mlflow.yml in this environment
+            configured = {}
         uri = (configured.get("server") or {}).get("mlflow_tracking_uri") or os.environ[
             "MLFLOW_TRACKING_URI"
         ]
@@ -40,17 +54,168 @@ class MlflowTrackingSetupHook:
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         mlflow_config = getattr(self._context, "mlflow", None)
-        if mlflow_config is None:  # kedro-mlflow disabled for this project
+        if mlflow_config is None:  # kedro-mlflow is not active
             return
         names = run_params.get("pipeline_names") or ["__default__"]
         experiments = self._context.params.get("mlflow_experiments", {})
         experiment_name = experiment_for_pipelines(names, experiments)
         if experiment_name and experiment_name != mlflow_config.tracking.experiment.name:
             mlflow_config.tracking.experiment.name = experiment_name
-            # kedro-mlflow resolves (and creates) the experiment once at context creation;
-            # re-resolve it so its before_pipeline_run starts the run in the right one.
+            # kedro-mlflow resolves (and creates) the experiment once, at context creation;
+            # re-resolve it so that its before_pipeline_run starts the run in the right one.
             mlflow_config._set_experiment()
 
+    @hook_impl(tryfirst=True)
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        if _registers_model(pipeline):
+            # kedro-mlflow logs the model right after this: give it an input example too.
+            example = catalog.load(pipeline.input_name).head(INPUT_EXAMPLE_ROWS)
+            pipeline.log_model_kwargs.setdefault("input_example", example)
 
-def _has_mlflow_conf(context) -> bool:
-    return "mlflow" in context.config_loader.config_patterns
+
+class ModelLifecycleHook:
+    """After a training run: semantic version, promotion decision, audit record (§5).
+
+    Its hooks run *after* kedro-mlflow's (trylast): the run exists at the start, and the
+    model version is registered at the end. All decisions live in
+    ``future_skills_kedro.lifecycle``; this hook gathers the run's evidence and hands it over.
+    """
+
+    def __init__(self) -> None:
+        self._context = None
+        self._mlflow_run_id: str | None = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._context = context
+
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        import mlflow
+
+        from future_skills_kedro.lifecycle import validate_override
+
+        self._mlflow_run_id = None
+        if not _registers_model(pipeline):
+            return
+        settings = self._settings()
+        # A bad semver override fails now, not after the whole training.
+        validate_override(settings.registry(mlflow.MlflowClient()), settings.semver_override)
+        active = mlflow.active_run()
+        self._mlflow_run_id = active.info.run_id if active else None
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        if not _registers_model(pipeline) or not self._mlflow_run_id:
+            return
+        try:
+            outcome = self._decide(run_params, catalog)
+        except Exception as exc:
+            self._mark_run_versions_development(
+                f"lifecycle decision failed: {type(exc).__name__}: {exc}"
+            )
+            raise
+        print(outcome.line, flush=True)  # the one line the user waits for
+        logger.info(outcome.line)
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self, error: Exception, run_params, pipeline, catalog) -> None:
+        if _registers_model(pipeline) and self._mlflow_run_id:
+            self._mark_run_versions_development(
+                f"training run failed: {type(error).__name__}: {error}"
+            )
+
+    def _settings(self):
+        from future_skills_kedro.lifecycle import LifecycleSettings
+
+        return LifecycleSettings.from_params(
+            self._context.params.get("lifecycle"), self._context.project_path
+        )
+
+    def _decide(self, run_params: dict[str, Any], catalog):
+        import mlflow
+
+        from future_skills_kedro.lifecycle import (
+            CandidateFacts,
+            VersionFacts,
+            apply_lifecycle,
+        )
+
+        settings = self._settings()
+        evidence = catalog.load("promotion_evidence")
+        paired = catalog.load("paired_correctness")
+        champion = evidence["champion"]
+        compared = champion.get("status") == "compared"
+        candidate = CandidateFacts(
+            facts=VersionFacts(
+                input_schema=[tuple(pair) for pair in evidence["input_schema"]],
+                target_classes=tuple(evidence["target_classes"]),
+                data_hash=evidence["data_hash"],
+                params_hash=evidence["params_hash"],
+                algorithm=evidence["algorithm"],
+            ),
+            metrics=evidence["metrics"],
+            run_id=self._mlflow_run_id,
+            holdout_hash=evidence["holdout_hash"],
+            evaluated_champion_version=int(champion["version"]) if "version" in champion else None,
+            champion_metrics=champion.get("metrics") if compared else None,
+            paired_correct=(
+                (
+                    paired["challenger_correct"].to_numpy(dtype=float),
+                    paired["champion_correct"].to_numpy(dtype=float),
+                )
+                if compared
+                else None
+            ),
+            git_sha=_git_sha(self._context.project_path),
+            kedro_run_id=run_params.get("run_id") or run_params.get("session_id"),
+        )
+        client = mlflow.MlflowClient()
+        outcome = apply_lifecycle(
+            settings.registry(client),
+            settings.audit_log(),
+            candidate,
+            settings.policy,
+            override=settings.semver_override,
+            lock_path=settings.resolved_lock_path,
+            lock_timeout_s=settings.lock_timeout_s,
+        )
+        # The decision is also visible on the training run itself.
+        client.set_tags(
+            self._mlflow_run_id,
+            {
+                "registered_model_version": str(outcome.version),
+                "semver": outcome.semver,
+                "promotion_outcome": outcome.promotion.outcome,
+                "promotion_reason": outcome.promotion.reason,
+            },
+        )
+        return outcome
+
+    def _mark_run_versions_development(self, reason: str) -> None:
+        """A failed run promotes nothing; a version it registered is marked Development."""
+        import mlflow
+
+        try:
+            settings = self._settings()
+            registry = settings.registry(mlflow.MlflowClient())
+            for info in registry.versions_for_run(self._mlflow_run_id):
+                if info.stage is None:
+                    registry.mark_development(info.version, reason, {})
+        except Exception:  # noqa: BLE001 - never hide the original failure
+            logger.exception("could not mark the versions of run %s", self._mlflow_run_id)
+
+
+def _git_sha(project_path) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None

@@ -9,5 +9,7 @@ from kedro.pipeline import Pipeline
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines (one folder each under ``pipelines/``)."""
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values(), start=Pipeline([]))
+    # `training` is a kedro-mlflow PipelineML: kept as is so a default run logs and registers
+    # the model (adding pipelines to it would turn it into a plain Pipeline).
+    pipelines["__default__"] = pipelines.get("training", Pipeline([]))
     return pipelines

@@ -1,0 +1,316 @@
+"""Promotion policy: does a challenger become champion (ARCHITECTURE.md §5)?
+
+Comparisons use a tolerance of 1e-12 (``TOLERANCE``) so that an improvement exactly at
+the threshold promotes even when floating point gives 0.0099999999 for 0.01; the same
+tolerance applies to the floor (a value exactly at the floor passes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+import numpy as np
+
+TOLERANCE = 1e-12
+_BOOTSTRAP_CHUNK = 250  # resamples per vectorised batch: bounds memory to chunk * n rows
+
+Outcome = Literal["champion", "challenger", "development"]
+Stage = Literal["Production", "Staging", "Development"]
+STAGE_OF_OUTCOME: dict[str, str] = {
+    "champion": "Production",
+    "challenger": "Staging",
+    "development": "Development",
+}
+
+
+def _reject_unknown_keys(cls: type, values: Mapping[str, Any], where: str) -> None:
+    # A typo in the parameters yml must fail loudly, not silently use a default.
+    known = {f.name for f in fields(cls)}
+    if unknown := sorted(set(values) - known):
+        raise ValueError(f"unknown key(s) {unknown} in {where}; expected some of {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class SignificanceGuard:
+    """Paired bootstrap over the holdout rows: promote only if the CI lower bound is > 0."""
+
+    enabled: bool = False
+    confidence: float = 0.95
+    resamples: int = 2000
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"significance.confidence must be in (0, 1), got {self.confidence}")
+        if self.resamples < 100:
+            raise ValueError(f"significance.resamples must be >= 100, got {self.resamples}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> SignificanceGuard:
+        values = dict(values or {})
+        _reject_unknown_keys(cls, values, "lifecycle.promotion.significance")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PromotionPolicy:
+    """Metric, direction, required improvement and absolute floor (a ceiling when minimizing)."""
+
+    metric: str = "macro_f1"
+    direction: Literal["maximize", "minimize"] = "maximize"
+    threshold: float = 0.01
+    threshold_type: Literal["absolute", "relative"] = "absolute"
+    floor: float | None = 0.40
+    significance: SignificanceGuard = field(default_factory=SignificanceGuard)
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("maximize", "minimize"):
+            raise ValueError(f"promotion.direction must be maximize|minimize, not {self.direction}")
+        if self.threshold_type not in ("absolute", "relative"):
+            raise ValueError(
+                f"promotion.threshold_type must be absolute|relative, not {self.threshold_type}"
+            )
+        if not math.isfinite(self.threshold) or self.threshold < 0:
+            raise ValueError(f"promotion.threshold must be a number >= 0, got {self.threshold}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
+        """Build from the ``lifecycle.promotion`` parameters (missing keys keep defaults)."""
+        values = dict(values or {})
+        _reject_unknown_keys(cls, values, "lifecycle.promotion")
+        if "significance" in values:
+            values["significance"] = SignificanceGuard.from_dict(values["significance"])
+        for key in ("threshold", "floor"):
+            if values.get(key) is not None:
+                values[key] = float(values[key])
+        return cls(**values)
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Outcome of the policy for one challenger, with the numbers behind it."""
+
+    outcome: Outcome
+    stage: Stage
+    reason: str
+    metric: str
+    challenger_value: float | None = None
+    champion_value: float | None = None
+    delta: float | None = None  # challenger - champion (raw, not direction-aware)
+    required: float | None = None  # improvement needed, in metric units
+    confidence_interval: tuple[float, float] | None = None
+
+    @property
+    def promoted(self) -> bool:
+        return self.outcome == "champion"
+
+
+def _decision(
+    outcome: Outcome, reason: str, policy: PromotionPolicy, **numbers
+) -> PromotionDecision:
+    return PromotionDecision(
+        outcome=outcome,
+        stage=STAGE_OF_OUTCOME[outcome],  # type: ignore[arg-type]
+        reason=reason,
+        metric=policy.metric,
+        **numbers,
+    )
+
+
+def metric_value(metrics: Mapping[str, Any] | None, name: str) -> float | None:
+    """The finite float value of ``name`` in ``metrics``, or None if missing/NaN/not a number."""
+    if not metrics or name not in metrics or metrics[name] is None:
+        return None
+    try:
+        value = float(metrics[name])
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _comparison_text(delta: float, required: float, promoted: bool) -> tuple[str, str]:
+    """Delta and required formatted so the printed numbers agree with the outcome."""
+    digits = 3
+    # 0.0099 vs 0.0100 both print as 0.010: show more digits rather than a confusing line.
+    while digits < 9 and f"{abs(delta):.{digits}f}" == f"{required:.{digits}f}" and not promoted:
+        digits += 3
+    return f"{delta:+.{digits}f}", f"{required:.{digits}f}"
+
+
+def paired_bootstrap_ci(
+    challenger_scores: np.ndarray,
+    champion_scores: np.ndarray,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 42,
+) -> tuple[float, float]:
+    """CI of mean(challenger) - mean(champion) over the same rows, by paired bootstrap.
+
+    Scores are per-row, higher is better: 0/1 correctness gives the accuracy difference;
+    any other per-row score (e.g. negative log loss) can be passed instead.
+    """
+    a = np.asarray(challenger_scores, dtype=float)
+    b = np.asarray(champion_scores, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(
+            "paired scores must be two non-empty 1-D arrays over the same holdout rows, "
+            f"got shapes {a.shape} and {b.shape}"
+        )
+    # Resampling rows of the paired difference keeps the pairing (same row for both models).
+    differences = a - b
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    for start in range(0, resamples, _BOOTSTRAP_CHUNK):
+        stop = min(start + _BOOTSTRAP_CHUNK, resamples)
+        rows = rng.integers(0, differences.size, size=(stop - start, differences.size))
+        means[start:stop] = differences[rows].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def _gate(policy: PromotionPolicy, metrics: Mapping[str, Any] | None) -> PromotionDecision | None:
+    """Development when the challenger metric is missing, NaN or fails the floor."""
+    name = policy.metric
+    value = metric_value(metrics, name)
+    if value is None:
+        why = "is NaN or not a number" if metrics is not None and name in metrics else "is missing"
+        return _decision("development", f"{name} {why} in the challenger metrics", policy)
+    if policy.floor is None:
+        return None
+    fails = (
+        value < policy.floor - TOLERANCE if policy.maximize else value > policy.floor + TOLERANCE
+    )
+    if not fails:
+        return None
+    word = "below floor" if policy.maximize else "above ceiling"
+    reason = f"{name} {_fmt(value)} {word} {_fmt(policy.floor)}"
+    return _decision("development", reason, policy, challenger_value=value)
+
+
+def _uncontested(
+    policy: PromotionPolicy,
+    value: float,
+    champion_metrics: Mapping[str, Any] | None,
+    champion_compatible: bool,
+) -> PromotionDecision | None:
+    """Champion when there is nothing valid to compare with, else None."""
+    name = policy.metric
+    if champion_metrics is None:
+        why = "first model passing the floor"
+    elif not champion_compatible:
+        why = "champion incompatible with the current input schema"
+    elif metric_value(champion_metrics, name) is None:
+        why = f"champion has no usable {name}"
+    else:
+        return None
+    passes = (
+        ""
+        if policy.floor is None
+        else f" (passes {'floor' if policy.maximize else 'ceiling'} {_fmt(policy.floor)})"
+    )
+    reason = f"{why}: {name} {_fmt(value)}{passes}"
+    return _decision("champion", reason, policy, challenger_value=value)
+
+
+def _compare(policy: PromotionPolicy, value: float, champion_value: float) -> PromotionDecision:
+    """Champion if the direction-aware improvement reaches the threshold, else challenger."""
+    delta = value - champion_value
+    improvement = delta if policy.maximize else -delta
+    required = (
+        policy.threshold
+        if policy.threshold_type == "absolute"
+        else policy.threshold * abs(champion_value)
+    )
+    promoted = improvement >= required - TOLERANCE
+    delta_text, required_text = _comparison_text(delta, required, promoted)
+    operator = ">=" if promoted else "<"
+    if policy.maximize:
+        comparison = f"{delta_text} {operator} {required_text}"
+    else:
+        comparison = f"{delta_text}, lower is better: {-delta:+.3f} {operator} {required_text}"
+    if policy.threshold_type == "relative":
+        comparison += f" = {policy.threshold:.1%} of champion"
+    return _decision(
+        "champion" if promoted else "challenger",
+        f"{policy.metric} {_fmt(value)} vs {_fmt(champion_value)} ({comparison})",
+        policy,
+        challenger_value=value,
+        champion_value=champion_value,
+        delta=delta,
+        required=required,
+    )
+
+
+def _guard(
+    policy: PromotionPolicy,
+    decision: PromotionDecision,
+    paired_scores: tuple[np.ndarray, np.ndarray] | None,
+) -> PromotionDecision:
+    """Keep a promotion only if the paired-bootstrap CI lower bound is above 0."""
+    guard = policy.significance
+    if paired_scores is None:
+        reason = f"{decision.reason} but the significance guard has no paired per-row results"
+        return replace(decision, outcome="challenger", stage="Staging", reason=reason)
+    low, high = paired_bootstrap_ci(*paired_scores, guard.confidence, guard.resamples, guard.seed)
+    ci_text = (
+        f"paired {guard.confidence:.0%} CI [{low:+.3f}, {high:+.3f}], n={len(paired_scores[0])}"
+    )
+    if low > 0:
+        return replace(
+            decision,
+            reason=f"{decision.reason}; significant: {ci_text}",
+            confidence_interval=(low, high),
+        )
+    return replace(
+        decision,
+        outcome="challenger",
+        stage="Staging",
+        reason=f"{decision.reason} but not significant: {ci_text} does not exclude 0",
+        confidence_interval=(low, high),
+    )
+
+
+def decide_promotion(
+    policy: PromotionPolicy,
+    challenger_metrics: Mapping[str, Any] | None,
+    champion_metrics: Mapping[str, Any] | None,
+    champion_compatible: bool = True,
+    paired_correct: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PromotionDecision:
+    """Champion, challenger or development for a candidate, per ``policy``.
+
+    ``champion_metrics`` must be measured on the same holdout as ``challenger_metrics``;
+    ``paired_correct`` holds per-row scores (higher is better, 0/1 correctness by default)
+    of both models on those rows, used only by the significance guard.
+    """
+    if rejected := _gate(policy, challenger_metrics):
+        return rejected
+    value = metric_value(challenger_metrics, policy.metric)
+    assert value is not None  # guaranteed by _gate
+    if uncontested := _uncontested(policy, value, champion_metrics, champion_compatible):
+        return uncontested
+    champion_value = metric_value(champion_metrics, policy.metric)
+    assert champion_value is not None  # guaranteed by _uncontested
+    decision = _compare(policy, value, champion_value)
+    if decision.promoted and policy.significance.enabled:
+        return _guard(policy, decision, paired_correct)
+    return decision
+
+
+def format_decision_line(
+    model_name: str, version: int | str, semver: str, decision: PromotionDecision
+) -> str:
+    """One log line, e.g. ``future-skills-model v7 = 1.3.0 -> champion: macro_f1 ...``."""
+    return f"{model_name} v{version} = {semver} -> {decision.outcome}: {decision.reason}"

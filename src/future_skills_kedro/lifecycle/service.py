@@ -1,0 +1,465 @@
+"""One call per lifecycle action, for the training hook and the ``kedro models`` CLI.
+
+``apply_lifecycle`` is what the hook calls after a training run:
+lock -> read latest decided version and champion -> decide semver -> decide promotion ->
+write tags/aliases in crash-safe order -> append audit events -> re-check the champion.
+
+Evidence rule (honesty over convenience): the challenger is promoted only on metrics that
+are comparable with the *current* champion, i.e. measured on the same holdout rows:
+1. the run evaluated the current champion itself (``evaluated_champion_version`` equals
+   the champion at decision time) -> the run's champion metrics and paired scores;
+2. otherwise (the champion changed during the run, or the run did not evaluate it) the
+   champion's stored metric is used only if it was measured on the same holdout
+   (``holdout_hash`` tag equal) -- no paired scores then, so an enabled significance guard
+   keeps the candidate challenger;
+3. otherwise the candidate cannot be promoted on stale evidence: it becomes challenger
+   ("champion changed during the run (v4 -> v5); re-evaluate"), or development if it fails
+   the floor. An incompatible champion (other input schema or target classes) is never
+   compared: a candidate passing the floor replaces it.
+
+Concurrency: every write path takes ``decision_lock`` (a ``flock`` next to the audit file) and
+re-reads the champion inside it, so two runs finishing together are decided one after the
+other. The lock spans one host; with a shared MLflow server and several hosts, keep the
+lock file on a filesystem where ``flock`` works across hosts, or run decisions from one host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from future_skills_kedro.lifecycle.audit_log import AuditEvent, AuditLog
+from future_skills_kedro.lifecycle.locking import DEFAULT_TIMEOUT_S, decision_lock
+from future_skills_kedro.lifecycle.promotion import (
+    PromotionDecision,
+    PromotionPolicy,
+    decide_promotion,
+    format_decision_line,
+    metric_value,
+)
+from future_skills_kedro.lifecycle.registry import (
+    DEFAULT_MODEL_NAME,
+    TAG_GIT_SHA,
+    TAG_HOLDOUT_HASH,
+    TAG_KEDRO_RUN_ID,
+    TAG_PARENT_SEMVER,
+    TAG_SEMVER,
+    TAG_VERSION_REASON,
+    LifecycleError,
+    ModelRegistry,
+    RegistryState,
+    VersionInfo,
+    facts_tags,
+    metric_tag,
+)
+from future_skills_kedro.lifecycle.semver_policy import (
+    VersionDecision,
+    VersionFacts,
+    decide_version,
+    parse_semver,
+)
+
+DEFAULT_AUDIT_LOG_PATH = "data/06_models/model_versions.json"
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """The ``lifecycle`` parameters (conf/base/parameters_lifecycle.yml)."""
+
+    model_name: str = DEFAULT_MODEL_NAME
+    audit_log_path: Path = Path(DEFAULT_AUDIT_LOG_PATH)
+    lock_path: Path | None = None  # None: next to the audit file (<audit>.lock)
+    lock_timeout_s: float = DEFAULT_TIMEOUT_S
+    semver_override: str | None = None
+    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
+
+    @classmethod
+    def from_params(
+        cls, params: Mapping[str, Any] | None, project_path: str | os.PathLike | None = None
+    ) -> LifecycleSettings:
+        """Build from the ``lifecycle`` dict; relative paths resolve against ``project_path``."""
+        values = dict(params or {})
+        known = {
+            "model_name",
+            "audit_log_path",
+            "lock_path",
+            "lock_timeout_s",
+            "semver_override",
+            "promotion",
+        }
+        if unknown := sorted(set(values) - known):
+            raise ValueError(f"unknown key(s) {unknown} in lifecycle parameters")
+        root = Path(project_path) if project_path is not None else None
+
+        def resolve(path: Any) -> Path | None:
+            if path is None:
+                return None
+            path = Path(path)
+            return root / path if root is not None and not path.is_absolute() else path
+
+        override = values.get("semver_override")
+        return cls(
+            model_name=values.get("model_name", DEFAULT_MODEL_NAME),
+            audit_log_path=resolve(values.get("audit_log_path", DEFAULT_AUDIT_LOG_PATH)),
+            lock_path=resolve(values.get("lock_path")),
+            lock_timeout_s=float(values.get("lock_timeout_s", DEFAULT_TIMEOUT_S)),
+            semver_override=None if override in (None, "") else str(override),
+            policy=PromotionPolicy.from_dict(values.get("promotion")),
+        )
+
+    def registry(self, client: Any) -> ModelRegistry:
+        return ModelRegistry(client, self.model_name)
+
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.audit_log_path)
+
+    @property
+    def resolved_lock_path(self) -> Path:
+        return self.lock_path or self.audit_log().default_lock_path
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What the training run knows about the model version it produced.
+
+    ``evaluated_champion_version`` is the champion version the run saw (None when there was
+    no champion); ``champion_metrics`` are that champion's metrics on the run's holdout (None
+    when it could not be scored), ``paired_correct`` = (challenger, champion) per-row scores on
+    the same holdout rows, higher is better (0/1 correctness by default). ``holdout_hash``
+    identifies those rows; equal hashes make stored metrics of other versions comparable.
+    """
+
+    facts: VersionFacts
+    metrics: Mapping[str, Any]
+    version: int | None = None  # None: looked up from run_id
+    run_id: str | None = None
+    holdout_hash: str | None = None
+    evaluated_champion_version: int | None = None
+    champion_metrics: Mapping[str, Any] | None = None
+    paired_correct: tuple[np.ndarray, np.ndarray] | None = None
+    git_sha: str | None = None
+    kedro_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LifecycleOutcome:
+    """Result of a lifecycle decision, as read back from the registry."""
+
+    version: int
+    version_decision: VersionDecision
+    promotion: PromotionDecision
+    state: RegistryState
+    compared_with: int | None  # champion version at decision time
+    evidence: str  # run-evaluation | stored-metric | none | stale | incompatible
+    line: str  # the one-line summary for logs
+
+    @property
+    def semver(self) -> str:
+        return self.version_decision.semver
+
+    @property
+    def champion_version(self) -> int | None:
+        return self.state.champion.version if self.state.champion else None
+
+
+def is_compatible(champion: VersionInfo, facts: VersionFacts) -> bool:
+    """False when the champion's input schema or target classes differ from ``facts``.
+
+    Unknown (untagged) champions count as compatible: the evidence rule then decides.
+    """
+    known = champion.facts()
+    if known.schema_hash is not None and known.schema_hash != facts.schema_hash:
+        return False
+    return not (
+        known.target_classes is not None
+        and facts.target_classes is not None
+        and known.target_classes != facts.target_classes
+    )
+
+
+def _resolve_version(registry: ModelRegistry, candidate: CandidateFacts) -> VersionInfo:
+    if candidate.version is not None:
+        return registry.get_version(candidate.version)
+    if candidate.run_id is None:
+        raise ValueError("CandidateFacts needs a version or a run_id")
+    versions = registry.versions_for_run(candidate.run_id)
+    if not versions:
+        raise LifecycleError(
+            f"no version of {registry.model_name} was registered by run {candidate.run_id}"
+        )
+    return versions[-1]  # a run registers one version; the newest if it somehow made several
+
+
+def _decide_with_evidence(
+    policy: PromotionPolicy, candidate: CandidateFacts, champion: VersionInfo | None
+) -> tuple[PromotionDecision, str]:
+    """Promotion decision per the evidence rule in the module docstring."""
+    if champion is None:
+        return decide_promotion(policy, candidate.metrics, None), "none"
+    if not is_compatible(champion, candidate.facts):
+        decision = decide_promotion(policy, candidate.metrics, {}, champion_compatible=False)
+        return decision, "incompatible"
+    fresh = (
+        candidate.evaluated_champion_version == champion.version
+        and candidate.champion_metrics is not None
+    )
+    if fresh:
+        decision = decide_promotion(
+            policy, candidate.metrics, candidate.champion_metrics, True, candidate.paired_correct
+        )
+        return decision, "run-evaluation"
+    stored = champion.metric(policy.metric)
+    same_holdout = (
+        candidate.holdout_hash is not None
+        and champion.tags.get(TAG_HOLDOUT_HASH) == candidate.holdout_hash
+    )
+    if same_holdout and stored is not None:
+        decision = decide_promotion(policy, candidate.metrics, {policy.metric: stored}, True, None)
+        if decision.champion_value is not None:  # say where the champion's number came from
+            note = f" [vs champion v{champion.version}'s stored {policy.metric}, same holdout]"
+            decision = replace(decision, reason=decision.reason + note)
+        return decision, "stored-metric"
+    # No comparable evidence: never promote; still apply the floor / NaN checks.
+    floor_only = decide_promotion(policy, candidate.metrics, None)
+    if floor_only.outcome == "development":
+        return floor_only, "stale"
+    evaluated = candidate.evaluated_champion_version
+    if evaluated != champion.version:
+        what = (
+            f"champion changed during the run (v{evaluated} -> v{champion.version})"
+            if evaluated is not None
+            else f"champion changed during the run (none -> v{champion.version})"
+        )
+    else:
+        what = f"champion v{champion.version} was not evaluated on this holdout"
+    value = metric_value(candidate.metrics, policy.metric)
+    reason = f"{what}; re-evaluate: {policy.metric} {value:.3f} passes the floor"
+    return replace(floor_only, outcome="challenger", stage="Staging", reason=reason), "stale"
+
+
+def apply_lifecycle(
+    registry: ModelRegistry,
+    audit_log: AuditLog,
+    candidate: CandidateFacts,
+    policy: PromotionPolicy,
+    *,
+    override: str | None = None,
+    lock_path: str | os.PathLike | None = None,
+    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> LifecycleOutcome:
+    """Decide semver and stage of a freshly registered version and record it everywhere.
+
+    Raises (before any registry write) on an invalid override or an already decided version;
+    a failed run therefore promotes nothing.
+    """
+    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+        info = _resolve_version(registry, candidate)
+        if info.stage is not None:
+            raise LifecycleError(
+                f"v{info.version} already decided (stage {info.stage}, semver {info.semver})"
+            )
+        previous = registry.latest_decided(exclude=(info.version,))
+        version_decision = decide_version(
+            previous.facts() if previous else None, candidate.facts, override
+        )
+        champion = registry.champion()  # re-read under the lock: sees a concurrent promotion
+        promotion, evidence = _decide_with_evidence(policy, candidate, champion)
+
+        value = metric_value(candidate.metrics, policy.metric)
+        tags = {
+            TAG_SEMVER: version_decision.semver,
+            TAG_PARENT_SEMVER: version_decision.parent_semver,
+            TAG_VERSION_REASON: version_decision.reason,
+            **facts_tags(candidate.facts),
+            TAG_HOLDOUT_HASH: candidate.holdout_hash,
+            metric_tag(policy.metric): None if value is None else repr(value),
+            TAG_GIT_SHA: candidate.git_sha,
+            TAG_KEDRO_RUN_ID: candidate.kedro_run_id,
+        }
+        former_challenger = registry.challenger()
+        events = [
+            AuditEvent(
+                "register",
+                info.version,
+                version_decision.semver,
+                from_version=previous.version if previous else None,
+                reason=version_decision.reason,
+                run_id=info.run_id,
+            )
+        ]
+        compared_with = champion.version if champion else None
+        if promotion.outcome == "champion":
+            state = registry.promote_to_champion(info.version, promotion.reason, tags)
+            events.append(
+                _event("promote", info, version_decision.semver, promotion.reason, compared_with)
+            )
+            if champion is not None:
+                events.append(_archive_event(champion, info.version, version_decision.semver))
+        elif promotion.outcome == "challenger":
+            state = registry.mark_challenger(info.version, promotion.reason, tags)
+            events.append(
+                _event("challenger", info, version_decision.semver, promotion.reason, compared_with)
+            )
+            if former_challenger is not None and former_challenger.version != info.version:
+                events.append(
+                    AuditEvent(
+                        "development",
+                        former_challenger.version,
+                        former_challenger.semver,
+                        reason=f"displaced as challenger by v{info.version}",
+                        run_id=former_challenger.run_id,
+                    )
+                )
+        else:
+            state = registry.mark_development(info.version, promotion.reason, tags)
+            events.append(
+                _event(
+                    "development", info, version_decision.semver, promotion.reason, compared_with
+                )
+            )
+        _check_champion(state, champion)
+        audit_log.append(events, state, policy.metric)
+
+    line = format_decision_line(
+        registry.model_name, info.version, version_decision.semver, promotion
+    )
+    return LifecycleOutcome(
+        info.version, version_decision, promotion, state, compared_with, evidence, line
+    )
+
+
+def _event(
+    action: str, info: VersionInfo, semver: str | None, reason: str, from_version: int | None
+) -> AuditEvent:
+    return AuditEvent(action, info.version, semver, from_version, reason, info.run_id)  # type: ignore[arg-type]
+
+
+def _archive_event(former: VersionInfo, new_version: int, new_semver: str | None) -> AuditEvent:
+    return AuditEvent(
+        "archive",
+        former.version,
+        former.semver,
+        reason=f"superseded by v{new_version} ({new_semver})",
+        run_id=former.run_id,
+    )
+
+
+def _check_champion(state: RegistryState, before: VersionInfo | None) -> None:
+    # Never end with no champion when there was one: fail loudly rather than log success.
+    if before is not None and state.champion is None:
+        raise LifecycleError(
+            f"{state.model_name} has no champion after the decision (was v{before.version})"
+        )
+
+
+def validate_override(registry: ModelRegistry, override: str | None) -> None:
+    """Fail early (e.g. before training) when the override is invalid or not greater."""
+    if override in (None, ""):
+        return
+    parse_semver(override)
+    previous = registry.latest_decided()
+    if previous is not None:
+        facts = previous.facts()
+        decide_version(facts, facts, override)
+
+
+def promote_version(
+    registry: ModelRegistry,
+    audit_log: AuditLog,
+    version: int,
+    reason: str,
+    *,
+    lock_path: str | os.PathLike | None = None,
+    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+    metric: str = "macro_f1",
+) -> RegistryState:
+    """Manual promotion (``kedro models promote``): bypasses the policy, records who and why."""
+    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+        info = registry.get_version(version)
+        former = registry.champion()
+        if former is not None and former.version == info.version:
+            raise LifecycleError(f"v{version} is already the champion")
+        state = registry.promote_to_champion(info.version, reason)
+        events = [
+            _event("manual_promote", info, info.semver, reason, former.version if former else None)
+        ]
+        if former is not None:
+            events.append(_archive_event(former, info.version, info.semver))
+        _check_champion(state, former)
+        audit_log.append(events, state, metric)
+    return state
+
+
+def rollback_champion(
+    registry: ModelRegistry,
+    audit_log: AuditLog,
+    *,
+    to_version: int | None = None,
+    reason: str | None = None,
+    lock_path: str | os.PathLike | None = None,
+    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+    metric: str = "macro_f1",
+) -> RegistryState:
+    """Put the previous champion (or ``to_version``) back; the current one becomes Archived.
+
+    The previous champion is the ``from_version`` of the audit event that made the current
+    champion champion; without that, the most recently archived version in the registry.
+    """
+    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+        current = registry.champion()
+        target = (
+            to_version
+            if to_version is not None
+            else _previous_champion(registry, audit_log, current)
+        )
+        if target is None:
+            raise LifecycleError(
+                "no previous champion to roll back to; name the version explicitly"
+            )
+        info = registry.get_version(target)
+        why = reason or (
+            f"rollback from v{current.version} ({current.semver})" if current else "rollback"
+        )
+        state = registry.rollback(info.version, why)
+        events = [_event("rollback", info, info.semver, why, current.version if current else None)]
+        if current is not None:
+            events.append(_archive_event(current, info.version, info.semver))
+        audit_log.append(events, state, metric)
+    return state
+
+
+def _previous_champion(
+    registry: ModelRegistry, audit_log: AuditLog, current: VersionInfo | None
+) -> int | None:
+    if current is not None:
+        event = audit_log.last_champion_event(current.version)
+        previous = event.get("from_version") if event else None
+        if (
+            previous is not None
+            and previous != current.version
+            and registry.find_version(previous) is not None
+        ):
+            return int(previous)
+    fallback = registry.previous_champion()
+    if fallback is None or (current is not None and fallback.version == current.version):
+        return None
+    return fallback.version
+
+
+def sync_audit_log(
+    registry: ModelRegistry,
+    audit_log: AuditLog,
+    metric: str = "macro_f1",
+    lock_path: str | os.PathLike | None = None,
+    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> RegistryState:
+    """Refresh the registry mirror in the audit file (no event), e.g. for ``kedro models list``."""
+    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+        state = registry.state()
+        audit_log.append([], state, metric)
+    return state

@@ -1,0 +1,41 @@
+"""Evaluation pipeline: data_engineering + re-evaluation of the registered champion/challenger."""
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from future_skills_kedro.pipelines.data_engineering import (
+    create_pipeline as create_data_engineering_pipeline,
+)
+
+from .nodes import evaluate_registered_models, plot_metrics_by_quarter, select_evaluation_rows
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    evaluation = pipeline(
+        [
+            node(
+                select_evaluation_rows,
+                inputs=["model_input_table", "registered_champion", "params:evaluation"],
+                outputs=["evaluation_rows", "evaluation_window"],
+                name="select_evaluation_rows",
+            ),
+            node(
+                evaluate_registered_models,
+                inputs=[
+                    "evaluation_rows",
+                    "registered_champion",
+                    "registered_challenger",
+                    "evaluation_window",
+                ],
+                outputs=["evaluation_report", "evaluation_metrics", "evaluation_by_quarter"],
+                name="evaluate_registered_models",
+            ),
+            node(
+                plot_metrics_by_quarter,
+                inputs="evaluation_by_quarter",
+                outputs="evaluation_by_quarter_plot",
+                name="plot_metrics_by_quarter",
+            ),
+        ],
+        tags="evaluation",
+    )
+    return create_data_engineering_pipeline() + evaluation

@@ -1,0 +1,356 @@
+"""Training nodes: split, fit, evaluate, compare with the champion on the same holdout."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
+    FEATURE_COLUMNS,
+    KEY_COLUMNS,
+    NEED_LEVELS,
+    NUMERIC_FEATURES,
+    TARGET_COLUMN,
+)
+from future_skills_kedro.scoring import (
+    PREDICTION_COLUMN,
+    classification_metrics,
+    predict_need_levels,
+)
+
+
+class TrainingDataError(ValueError):
+    """The model-input table cannot produce a trustworthy model."""
+
+
+def split_train_holdout(
+    model_input_table: pd.DataFrame, split: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Split by time (newest quarters held out) or stratified at random; no row in both."""
+    _check_trainable(model_input_table, split)
+    if split["strategy"] == "time":
+        dates = np.sort(model_input_table["as_of_date"].unique())
+        n_holdout = int(split["holdout_quarters"])
+        if n_holdout < 1 or n_holdout >= len(dates):
+            raise TrainingDataError(
+                f"holdout_quarters={n_holdout} leaves no training or no holdout data: the "
+                f"model-input table has {len(dates)} quarter(s) ({_date_range(dates)})."
+            )
+        cutoff = dates[-n_holdout]
+        is_holdout = model_input_table["as_of_date"] >= cutoff
+    elif split["strategy"] == "stratified":
+        from sklearn.model_selection import train_test_split
+
+        holdout_index = train_test_split(
+            model_input_table.index,
+            test_size=float(split["holdout_fraction"]),
+            stratify=model_input_table[TARGET_COLUMN],
+            random_state=int(split["random_state"]),
+        )[1]
+        is_holdout = model_input_table.index.isin(holdout_index)
+    else:
+        raise TrainingDataError(
+            f"split.strategy must be 'time' or 'stratified', got {split['strategy']!r}"
+        )
+    train = model_input_table.loc[~is_holdout].reset_index(drop=True)
+    holdout = model_input_table.loc[is_holdout].reset_index(drop=True)
+    _check_split(train, holdout, split)
+    info = {
+        "strategy": split["strategy"],
+        "train_rows": len(train),
+        "holdout_rows": len(holdout),
+        "train_from": _iso(train["as_of_date"].min()),
+        "train_to": _iso(train["as_of_date"].max()),
+        "holdout_from": _iso(holdout["as_of_date"].min()),
+        "holdout_to": _iso(holdout["as_of_date"].max()),
+    }
+    return train, holdout, info
+
+
+def _check_trainable(table: pd.DataFrame, split: dict[str, Any]) -> None:
+    min_rows = int(split["min_train_rows"]) + int(split["min_holdout_rows"])
+    if len(table) < min_rows:
+        raise TrainingDataError(
+            f"model_input_table has {len(table)} rows; training needs at least {min_rows} "
+            "(split.min_train_rows + split.min_holdout_rows)."
+        )
+    classes = sorted(table[TARGET_COLUMN].dropna().unique())
+    if len(classes) < 2:
+        raise TrainingDataError(
+            f"model_input_table has a single target class {classes}: nothing to learn."
+        )
+
+
+def _check_split(train: pd.DataFrame, holdout: pd.DataFrame, split: dict[str, Any]) -> None:
+    if len(holdout) < int(split["min_holdout_rows"]):
+        raise TrainingDataError(
+            f"holdout has {len(holdout)} rows, fewer than split.min_holdout_rows="
+            f"{split['min_holdout_rows']}."
+        )
+    if len(train) < int(split["min_train_rows"]):
+        raise TrainingDataError(
+            f"training set has {len(train)} rows, fewer than split.min_train_rows="
+            f"{split['min_train_rows']}."
+        )
+    if train[TARGET_COLUMN].nunique() < 2:
+        raise TrainingDataError("the training set holds a single target class.")
+
+
+def _date_range(dates: np.ndarray) -> str:
+    return f"{_iso(dates[0])} .. {_iso(dates[-1])}" if len(dates) else "none"
+
+
+def _iso(value: Any) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def build_classifier(model: dict[str, Any]):
+    """A scikit-learn Pipeline: one-hot categoricals, numeric as the algorithm needs, classifier."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    algorithm = model["algorithm"]
+    estimators = {
+        "hist_gradient_boosting": HistGradientBoostingClassifier,
+        "random_forest": RandomForestClassifier,
+        "logistic_regression": LogisticRegression,
+    }
+    if algorithm not in estimators:
+        raise ValueError(f"model.algorithm must be one of {sorted(estimators)}, got {algorithm!r}")
+    hyperparameters = dict(model["hyperparameters"][algorithm])
+    # Linear models need scaled numerics; trees do not care.
+    numeric = StandardScaler() if algorithm == "logistic_regression" else "passthrough"
+    preprocess = ColumnTransformer(
+        [
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                list(CATEGORICAL_FEATURES),
+            ),
+            ("numeric", numeric, list(NUMERIC_FEATURES)),
+        ],
+        verbose_feature_names_out=False,
+    )
+    classifier = estimators[algorithm](**hyperparameters)
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def train_classifier(train_set: pd.DataFrame, model: dict[str, Any]):
+    """Fit the configured classifier on the training rows; report what was fitted and how long."""
+    classifier = build_classifier(model)
+    started = time.perf_counter()
+    classifier.fit(train_set.loc[:, list(FEATURE_COLUMNS)], train_set[TARGET_COLUMN])
+    fit_seconds = time.perf_counter() - started
+    estimator = classifier.named_steps["classifier"]
+    hyperparameters = {
+        f"model.{key}": value
+        for key, value in sorted(estimator.get_params().items())
+        if isinstance(value, str | int | float | bool) or value is None
+    }
+    hyperparameters["model.algorithm"] = model["algorithm"]
+    return classifier, {"fit_duration_s": fit_seconds}, hyperparameters
+
+
+def score_model_input(classifier, model_input_rows: pd.DataFrame) -> pd.DataFrame:
+    """The logged model's inference step: per row the level, class probabilities, confidence."""
+    return predict_need_levels(classifier, model_input_rows)
+
+
+def evaluate_on_holdout(
+    classifier, holdout_set: pd.DataFrame, fit_metrics: dict[str, float]
+) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
+    """Holdout metrics (for MLflow), per-row predictions, and a classification report."""
+    from sklearn.metrics import classification_report
+
+    scored = predict_need_levels(classifier, holdout_set)
+    metrics = classification_metrics(holdout_set[TARGET_COLUMN], scored) | fit_metrics
+    holdout_predictions = pd.concat(
+        [holdout_set.loc[:, [*KEY_COLUMNS, TARGET_COLUMN]], scored], axis=1
+    )
+    holdout_predictions["correct"] = (
+        holdout_predictions[PREDICTION_COLUMN] == holdout_predictions[TARGET_COLUMN]
+    )
+    report = classification_report(
+        holdout_set[TARGET_COLUMN],
+        scored[PREDICTION_COLUMN],
+        labels=list(NEED_LEVELS),
+        output_dict=True,
+        zero_division=0,
+    )
+    return _as_mlflow_metrics(metrics), holdout_predictions, report
+
+
+def _as_mlflow_metrics(metrics: dict[str, float], prefix: str = "") -> dict[str, Any]:
+    """kedro-mlflow's MlflowMetricsHistoryDataset format: {name: {"value": v, "step": 0}}."""
+    return {f"{prefix}{name}": {"value": float(value), "step": 0} for name, value in metrics.items()}
+
+
+def plot_confusion_matrix(holdout_predictions: pd.DataFrame):
+    """Confusion matrix of the holdout, counts and row-normalised shares."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, normalize, title in ((axes[0], None, "counts"), (axes[1], "true", "share of true")):
+        ConfusionMatrixDisplay.from_predictions(
+            holdout_predictions[TARGET_COLUMN],
+            holdout_predictions[PREDICTION_COLUMN],
+            labels=list(NEED_LEVELS),
+            normalize=normalize,
+            values_format=".0f" if normalize is None else ".2f",
+            ax=ax,
+            colorbar=False,
+        )
+        ax.set_title(f"Holdout confusion matrix ({title})")
+    figure.tight_layout()
+    return figure
+
+
+def permutation_feature_importance(
+    classifier, holdout_set: pd.DataFrame, importance: dict[str, Any]
+):
+    """Permutation importance of each input column (readable names) on the holdout, macro-F1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.inspection import permutation_importance
+
+    sample = holdout_set
+    if len(sample) > int(importance["max_rows"]):
+        sample = sample.sample(n=int(importance["max_rows"]), random_state=importance["seed"])
+    result = permutation_importance(
+        classifier,
+        sample.loc[:, list(FEATURE_COLUMNS)],
+        sample[TARGET_COLUMN],
+        scoring="f1_macro",
+        n_repeats=int(importance["n_repeats"]),
+        random_state=int(importance["seed"]),
+        n_jobs=1,
+    )
+    table = (
+        pd.DataFrame(
+            {
+                "feature": list(FEATURE_COLUMNS),
+                "importance_mean": result.importances_mean,
+                "importance_std": result.importances_std,
+            }
+        )
+        .sort_values("importance_mean", ascending=False)
+        .reset_index(drop=True)
+    )
+    figure, ax = plt.subplots(figsize=(8, 5))
+    ordered = table.iloc[::-1]
+    ax.barh(ordered["feature"], ordered["importance_mean"], xerr=ordered["importance_std"])
+    ax.set_xlabel("drop in macro-F1 when the column is shuffled")
+    ax.set_title("Permutation feature importance (holdout)")
+    figure.tight_layout()
+    return table, figure
+
+
+def evaluate_champion(
+    champion, holdout_set: pd.DataFrame, holdout_predictions: pd.DataFrame
+) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+    """Score the current champion on the very same holdout rows as the new model.
+
+    Returns champion metrics for MLflow (``champion_<metric>``), the comparison block of the
+    promotion evidence, and the paired per-row correctness (new vs champion).
+    """
+    paired = holdout_predictions.loc[:, [*KEY_COLUMNS, "correct"]].rename(
+        columns={"correct": "challenger_correct"}
+    )
+    if champion is None:
+        paired["champion_correct"] = pd.NA
+        return {}, {"status": "absent", "reason": "no champion registered yet"}, paired
+    try:
+        scored = champion.model.predict(holdout_set.loc[:, list(FEATURE_COLUMNS)])
+    except Exception as exc:  # noqa: BLE001 - any refusal of the input means "incompatible"
+        paired["champion_correct"] = pd.NA
+        return (
+            {},
+            {
+                "status": "incompatible",
+                "version": champion.version,
+                "semver": champion.semver,
+                "reason": f"champion v{champion.version} rejects the current input: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+            },
+            paired,
+        )
+    metrics = classification_metrics(holdout_set[TARGET_COLUMN], scored)
+    paired["champion_correct"] = (
+        scored[PREDICTION_COLUMN].to_numpy() == holdout_set[TARGET_COLUMN].to_numpy()
+    )
+    comparison = {
+        "status": "compared",
+        "version": champion.version,
+        "semver": champion.semver,
+        "metrics": metrics,
+        "reason": f"champion v{champion.version} scored on the same {len(holdout_set)} rows",
+    }
+    return _as_mlflow_metrics(metrics, prefix="champion_"), comparison, paired
+
+
+def build_promotion_evidence(
+    model_input_table: pd.DataFrame,
+    model_input_rows: pd.DataFrame,
+    paired_correctness: pd.DataFrame,
+    split_info: dict[str, Any],
+    model: dict[str, Any],
+    holdout_metrics: dict[str, Any],
+    champion_comparison: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the lifecycle hook needs to version and promote the new model, and run params."""
+    from future_skills_kedro.lifecycle import hash_frame, hash_params, schema_of, target_classes_of
+
+    data_hash = hash_frame(model_input_table)
+    params_hash = hash_params(
+        {"algorithm": model["algorithm"], **model["hyperparameters"][model["algorithm"]]}
+    )
+    # Same holdout rows => comparable metrics across versions (used if the champion changes).
+    holdout_hash = hash_frame(paired_correctness.loc[:, list(KEY_COLUMNS)])
+    evidence = {
+        "metrics": {name: entry["value"] for name, entry in holdout_metrics.items()},
+        "champion": champion_comparison,
+        "input_schema": [list(pair) for pair in schema_of(model_input_rows)],
+        "target_classes": list(target_classes_of(model_input_table[TARGET_COLUMN].dropna())),
+        "data_hash": data_hash,
+        "params_hash": params_hash,
+        "holdout_hash": holdout_hash,
+        "algorithm": model["algorithm"],
+        "split": split_info,
+    }
+    run_params = {
+        "data_hash": data_hash,
+        "params_hash": params_hash,
+        "holdout_hash": holdout_hash,
+        "model_input_rows": len(model_input_table),
+        **{f"split.{key}": value for key, value in split_info.items()},
+    }
+    return evidence, run_params
+
+
+def select_signature_rows(holdout_set: pd.DataFrame, n_rows: int) -> pd.DataFrame:
+    """A few feature rows: the logged model's signature and input example come from them."""
+    return holdout_set.loc[:, list(FEATURE_COLUMNS)].head(int(n_rows)).reset_index(drop=True)
+
+
+def select_reference_features(
+    train_set: pd.DataFrame, max_rows: int, seed: int
+) -> pd.DataFrame:
+    """The training features monitoring compares production traffic against."""
+    # horizon_years is both a key and a feature: keep it once.
+    reference = train_set.loc[:, list(dict.fromkeys([*KEY_COLUMNS, *FEATURE_COLUMNS]))]
+    if len(reference) > int(max_rows):
+        reference = reference.sample(n=int(max_rows), random_state=int(seed))
+    return reference.reset_index(drop=True)

@@ -1,0 +1,140 @@
+"""Training pipeline: data_engineering + split, fit, evaluate, compare with the champion.
+
+Packaged with kedro-mlflow's ``pipeline_ml_factory``: the logged MLflow model is the
+inference pipeline below, so serving runs exactly the code that was evaluated.
+"""
+
+from kedro.pipeline import Pipeline, node, pipeline
+from kedro_mlflow.pipeline import pipeline_ml_factory
+
+from future_skills_kedro.pipelines.data_engineering import (
+    create_pipeline as create_data_engineering_pipeline,
+)
+
+from .nodes import (
+    build_promotion_evidence,
+    evaluate_champion,
+    evaluate_on_holdout,
+    permutation_feature_importance,
+    plot_confusion_matrix,
+    score_model_input,
+    select_reference_features,
+    select_signature_rows,
+    split_train_holdout,
+    train_classifier,
+)
+
+REGISTERED_MODEL_NAME = "future-skills-model"
+
+
+def create_model_pipeline(**kwargs) -> Pipeline:
+    """The nodes after the model-input table (without data_engineering)."""
+    return pipeline(
+        [
+            node(
+                split_train_holdout,
+                inputs=["model_input_table", "params:training.split"],
+                outputs=["train_set", "holdout_set", "split_info"],
+                name="split_train_holdout",
+                tags=["split"],
+            ),
+            node(
+                select_signature_rows,
+                inputs=["holdout_set", "params:training.signature_rows"],
+                outputs="model_input_rows",
+                name="select_signature_rows",
+                tags=["split"],
+            ),
+            node(
+                select_reference_features,
+                inputs=[
+                    "train_set",
+                    "params:training.reference_features.max_rows",
+                    "params:training.reference_features.seed",
+                ],
+                outputs="reference_features",
+                name="select_reference_features",
+                tags=["monitoring_reference"],
+            ),
+            node(
+                train_classifier,
+                inputs=["train_set", "params:training.model"],
+                outputs=["classifier", "fit_metrics", "model_hyperparameters"],
+                name="train_classifier",
+                tags=["fit"],
+            ),
+            node(
+                evaluate_on_holdout,
+                inputs=["classifier", "holdout_set", "fit_metrics"],
+                outputs=["holdout_metrics", "holdout_predictions", "classification_report"],
+                name="evaluate_on_holdout",
+                tags=["evaluate"],
+            ),
+            node(
+                plot_confusion_matrix,
+                inputs="holdout_predictions",
+                outputs="confusion_matrix_plot",
+                name="plot_confusion_matrix",
+                tags=["evaluate"],
+            ),
+            node(
+                permutation_feature_importance,
+                inputs=["classifier", "holdout_set", "params:training.permutation_importance"],
+                outputs=["feature_importance", "feature_importance_plot"],
+                name="permutation_feature_importance",
+                tags=["evaluate"],
+            ),
+            node(
+                evaluate_champion,
+                inputs=["champion_model", "holdout_set", "holdout_predictions"],
+                outputs=["champion_metrics", "champion_comparison", "paired_correctness"],
+                name="evaluate_champion_on_same_holdout",
+                tags=["evaluate", "champion"],
+            ),
+            node(
+                build_promotion_evidence,
+                inputs=[
+                    "model_input_table",
+                    "model_input_rows",
+                    "paired_correctness",
+                    "split_info",
+                    "params:training.model",
+                    "holdout_metrics",
+                    "champion_comparison",
+                ],
+                outputs=["promotion_evidence", "training_run_params"],
+                name="build_promotion_evidence",
+                tags=["evaluate", "champion"],
+            ),
+        ],
+        tags="training",
+    )
+
+
+def create_inference_pipeline(**kwargs) -> Pipeline:
+    """What the logged MLflow model runs: model-input rows in, scored rows out."""
+    return pipeline(
+        [
+            node(
+                score_model_input,
+                inputs=["classifier", "model_input_rows"],
+                outputs="need_predictions",
+                name="score_model_input",
+                tags=["inference"],
+            )
+        ]
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    training = create_data_engineering_pipeline() + create_model_pipeline()
+    return pipeline_ml_factory(
+        training=training,
+        inference=create_inference_pipeline(),
+        input_name="model_input_rows",
+        log_model_kwargs={
+            "name": "model",
+            "registered_model_name": REGISTERED_MODEL_NAME,
+            "signature": "auto",
+        },
+    )

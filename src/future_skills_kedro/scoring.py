@@ -1,0 +1,79 @@
+"""Scoring and quality metrics shared by training, evaluation, inference and monitoring.
+
+One implementation of "what a prediction is" and "how good it is", so that the champion,
+the challenger and production are measured the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
+
+PREDICTION_COLUMN = "predicted_need_level"
+CONFIDENCE_COLUMN = "confidence"
+PROBABILITY_COLUMNS = tuple(f"prob_{level}" for level in NEED_LEVELS)
+
+
+def predict_need_levels(classifier: Any, model_input: pd.DataFrame) -> pd.DataFrame:
+    """Predicted level, probability of each class and confidence, one row per input row."""
+    missing = [column for column in FEATURE_COLUMNS if column not in model_input.columns]
+    if missing:
+        raise ValueError(f"model input is missing feature column(s): {', '.join(missing)}")
+    features = model_input.loc[:, list(FEATURE_COLUMNS)]
+    raw_proba = classifier.predict_proba(features)
+    # Columns in contract order whatever order the estimator learned its classes in.
+    class_index = {label: i for i, label in enumerate(classifier.classes_)}
+    proba = np.zeros((len(features), len(NEED_LEVELS)))
+    for j, level in enumerate(NEED_LEVELS):
+        if level in class_index:
+            proba[:, j] = raw_proba[:, class_index[level]]
+    scored = pd.DataFrame(proba, columns=list(PROBABILITY_COLUMNS), index=model_input.index)
+    best = proba.argmax(axis=1)
+    scored.insert(0, PREDICTION_COLUMN, np.asarray(NEED_LEVELS, dtype=object)[best])
+    scored[CONFIDENCE_COLUMN] = proba[np.arange(len(proba)), best]
+    return scored
+
+
+def classification_metrics(
+    y_true: pd.Series | np.ndarray,
+    predictions: pd.DataFrame,
+) -> dict[str, float]:
+    """Accuracy, macro/weighted P/R/F1, per-class P/R/F1/support and log loss."""
+    from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
+
+    y_true = np.asarray(y_true, dtype=object)
+    y_pred = predictions[PREDICTION_COLUMN].to_numpy(dtype=object)
+    labels = list(NEED_LEVELS)
+    metrics: dict[str, float] = {"accuracy": float(accuracy_score(y_true, y_pred))}
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=average, zero_division=0
+        )
+        metrics[f"{average}_precision"] = float(precision)
+        metrics[f"{average}_recall"] = float(recall)
+        metrics[f"{average}_f1"] = float(f1)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0
+    )
+    for i, level in enumerate(labels):
+        key = level.lower()
+        metrics[f"precision_{key}"] = float(precision[i])
+        metrics[f"recall_{key}"] = float(recall[i])
+        metrics[f"f1_{key}"] = float(f1[i])
+        metrics[f"support_{key}"] = float(support[i])
+    proba = predictions.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
+    proba = np.clip(proba, 1e-15, 1.0)
+    metrics["log_loss"] = float(
+        log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=labels)
+    )
+    return metrics
+
+
+def is_finite_number(value: Any) -> bool:
+    """True for a real, finite number (metrics can be missing or NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
