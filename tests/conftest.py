@@ -63,13 +63,18 @@ def run_kedro(
     )
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
+def copy_project(parent: Path) -> Path:
     """A fresh-clone-like copy of the project (committed raw sample, empty output layers)."""
-    target = tmp_path / "project"
+    target = parent / "project"
     shutil.copytree(PROJECT_ROOT, target, ignore=_COPY_IGNORE)
     for layer in _OUTPUT_DIRS:
         layer_dir = target / "data" / layer
         shutil.rmtree(layer_dir, ignore_errors=True)
         layer_dir.mkdir(parents=True)
     return target
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A fresh-clone-like copy of the project, per test."""
+    return copy_project(tmp_path)

@@ -181,15 +181,14 @@ class ModelLifecycleHook:
             lock_timeout_s=settings.lock_timeout_s,
         )
         # The decision is also visible on the training run itself.
-        client.set_tags(
-            self._mlflow_run_id,
-            {
-                "registered_model_version": str(outcome.version),
-                "semver": outcome.semver,
-                "promotion_outcome": outcome.promotion.outcome,
-                "promotion_reason": outcome.promotion.reason,
-            },
-        )
+        decision_tags = {
+            "registered_model_version": str(outcome.version),
+            "semver": outcome.semver,
+            "promotion_outcome": outcome.promotion.outcome,
+            "promotion_reason": outcome.promotion.reason,
+        }
+        for key, value in decision_tags.items():
+            client.set_tag(self._mlflow_run_id, key, value)
         return outcome
 
     def _mark_run_versions_development(self, reason: str) -> None:

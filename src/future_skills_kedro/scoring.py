@@ -21,10 +21,12 @@ PROBABILITY_COLUMNS = tuple(f"prob_{level}" for level in NEED_LEVELS)
 
 def predict_need_levels(classifier: Any, model_input: pd.DataFrame) -> pd.DataFrame:
     """Predicted level, probability of each class and confidence, one row per input row."""
-    missing = [column for column in FEATURE_COLUMNS if column not in model_input.columns]
+    # The columns the classifier was fitted on (a model may exclude some contract features).
+    expected = list(getattr(classifier, "feature_names_in_", FEATURE_COLUMNS))
+    missing = [column for column in expected if column not in model_input.columns]
     if missing:
         raise ValueError(f"model input is missing feature column(s): {', '.join(missing)}")
-    features = model_input.loc[:, list(FEATURE_COLUMNS)]
+    features = model_input.loc[:, expected]
     raw_proba = classifier.predict_proba(features)
     # Columns in contract order whatever order the estimator learned its classes in.
     class_index = {label: i for i, label in enumerate(classifier.classes_)}
@@ -44,7 +46,7 @@ def classification_metrics(
     predictions: pd.DataFrame,
 ) -> dict[str, float]:
     """Accuracy, macro/weighted P/R/F1, per-class P/R/F1/support and log loss."""
-    from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     y_true = np.asarray(y_true, dtype=object)
     y_pred = predictions[PREDICTION_COLUMN].to_numpy(dtype=object)
@@ -66,12 +68,24 @@ def classification_metrics(
         metrics[f"recall_{key}"] = float(recall[i])
         metrics[f"f1_{key}"] = float(f1[i])
         metrics[f"support_{key}"] = float(support[i])
+    metrics["log_loss"] = multiclass_log_loss(y_true, predictions)
+    return metrics
+
+
+def multiclass_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFrame) -> float:
+    """Mean negative log probability of the true class.
+
+    Computed here because sklearn's ``log_loss`` assumes lexicographically ordered labels,
+    while our probability columns follow the contract's LOW < MEDIUM < HIGH order.
+    """
     proba = predictions.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
     proba = np.clip(proba, 1e-15, 1.0)
-    metrics["log_loss"] = float(
-        log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=labels)
-    )
-    return metrics
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    column = pd.Index(NEED_LEVELS).get_indexer(np.asarray(y_true, dtype=object))
+    if (column < 0).any():
+        unknown = sorted(set(np.asarray(y_true, dtype=object)[column < 0]))
+        raise ValueError(f"unknown target level(s) {unknown}; expected {list(NEED_LEVELS)}")
+    return float(-np.log(proba[np.arange(len(proba)), column]).mean())
 
 
 def is_finite_number(value: Any) -> bool:

@@ -108,6 +108,18 @@ def _iso(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
+def model_features(model: dict[str, Any]) -> list[str]:
+    """The contract's feature columns minus ``model.excluded_features``: the model's input."""
+    excluded = set(model.get("excluded_features") or ())
+    unknown = excluded - set(FEATURE_COLUMNS)
+    if unknown:
+        raise ValueError(
+            f"model.excluded_features names unknown column(s) {sorted(unknown)}; "
+            f"features are {list(FEATURE_COLUMNS)}"
+        )
+    return [column for column in FEATURE_COLUMNS if column not in excluded]
+
+
 def build_classifier(model: dict[str, Any]):
     """A scikit-learn Pipeline: one-hot categoricals, numeric as the algorithm needs, classifier."""
     from sklearn.compose import ColumnTransformer
@@ -125,6 +137,7 @@ def build_classifier(model: dict[str, Any]):
     if algorithm not in estimators:
         raise ValueError(f"model.algorithm must be one of {sorted(estimators)}, got {algorithm!r}")
     hyperparameters = dict(model["hyperparameters"][algorithm])
+    features = model_features(model)
     # Linear models need scaled numerics; trees do not care.
     numeric = StandardScaler() if algorithm == "logistic_regression" else "passthrough"
     preprocess = ColumnTransformer(
@@ -132,9 +145,9 @@ def build_classifier(model: dict[str, Any]):
             (
                 "categorical",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                list(CATEGORICAL_FEATURES),
+                [column for column in CATEGORICAL_FEATURES if column in features],
             ),
-            ("numeric", numeric, list(NUMERIC_FEATURES)),
+            ("numeric", numeric, [column for column in NUMERIC_FEATURES if column in features]),
         ],
         verbose_feature_names_out=False,
     )
@@ -146,7 +159,7 @@ def train_classifier(train_set: pd.DataFrame, model: dict[str, Any]):
     """Fit the configured classifier on the training rows; report what was fitted and how long."""
     classifier = build_classifier(model)
     started = time.perf_counter()
-    classifier.fit(train_set.loc[:, list(FEATURE_COLUMNS)], train_set[TARGET_COLUMN])
+    classifier.fit(train_set.loc[:, model_features(model)], train_set[TARGET_COLUMN])
     fit_seconds = time.perf_counter() - started
     estimator = classifier.named_steps["classifier"]
     hyperparameters = {
@@ -229,9 +242,10 @@ def permutation_feature_importance(
     sample = holdout_set
     if len(sample) > int(importance["max_rows"]):
         sample = sample.sample(n=int(importance["max_rows"]), random_state=importance["seed"])
+    features = list(classifier.feature_names_in_)
     result = permutation_importance(
         classifier,
-        sample.loc[:, list(FEATURE_COLUMNS)],
+        sample.loc[:, features],
         sample[TARGET_COLUMN],
         scoring="f1_macro",
         n_repeats=int(importance["n_repeats"]),
@@ -241,7 +255,7 @@ def permutation_feature_importance(
     table = (
         pd.DataFrame(
             {
-                "feature": list(FEATURE_COLUMNS),
+                "feature": features,
                 "importance_mean": result.importances_mean,
                 "importance_std": result.importances_std,
             }
@@ -340,9 +354,11 @@ def build_promotion_evidence(
     return evidence, run_params
 
 
-def select_signature_rows(holdout_set: pd.DataFrame, n_rows: int) -> pd.DataFrame:
+def select_signature_rows(
+    holdout_set: pd.DataFrame, model: dict[str, Any], n_rows: int
+) -> pd.DataFrame:
     """A few feature rows: the logged model's signature and input example come from them."""
-    return holdout_set.loc[:, list(FEATURE_COLUMNS)].head(int(n_rows)).reset_index(drop=True)
+    return holdout_set.loc[:, model_features(model)].head(int(n_rows)).reset_index(drop=True)
 
 
 def select_reference_features(

@@ -40,7 +40,7 @@ def create_model_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 select_signature_rows,
-                inputs=["holdout_set", "params:training.signature_rows"],
+                inputs=["holdout_set", "params:training.model", "params:training.signature_rows"],
                 outputs="model_input_rows",
                 name="select_signature_rows",
                 tags=["split"],

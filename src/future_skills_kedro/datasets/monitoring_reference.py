@@ -1,0 +1,150 @@
+"""The champion's monitoring reference, read from its MLflow training run.
+
+Drift is measured against the data the champion was *trained* on, saved with the model
+version by the training pipeline, not against whatever model_input_table is on disk today.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_FEATURES_ARTIFACT = "monitoring/reference_features.parquet"
+HOLDOUT_PREDICTIONS_ARTIFACT = "evaluation/holdout_predictions.parquet"
+FEATURE_IMPORTANCE_ARTIFACT = "evaluation/permutation_importance.csv"
+
+
+@dataclass
+class MonitoringReference:
+    """What monitoring compares production with: one registered model version's evidence."""
+
+    model_name: str
+    version: str
+    alias: str | None
+    semver: str | None
+    stage: str | None
+    run_id: str | None
+    created_at: str  # ISO 8601 UTC: when the version was registered (model age)
+    features: pd.DataFrame  # training feature rows (keys + features), sampled by training
+    holdout_predictions: pd.DataFrame | None = None  # labels, predictions, probabilities
+    feature_importance: pd.DataFrame | None = None  # feature, importance_mean
+    run_metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | None"]):
+    """``models:/<name>@<alias>``'s training-run artifacts as a :class:`MonitoringReference`.
+
+    Returns ``None`` when the alias is unset (no champion yet; the pipeline then reports
+    ``no_data``), or raises a clear error with ``required: true``. A champion without the
+    reference-features artifact (trained before it existed) is always an error: there is
+    nothing sound to compare with. Holdout predictions and feature importance are optional.
+
+    Args:
+        model_name: registered model name.
+        alias: registry alias to monitor.
+        required: raise instead of returning ``None`` when the alias is unset.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        alias: str = "champion",
+        required: bool = False,
+        reference_features_artifact: str = REFERENCE_FEATURES_ARTIFACT,
+        holdout_predictions_artifact: str = HOLDOUT_PREDICTIONS_ARTIFACT,
+        feature_importance_artifact: str = FEATURE_IMPORTANCE_ARTIFACT,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self._model_name = model_name
+        self._alias = alias
+        self._required = required
+        self._artifacts = {
+            "features": reference_features_artifact,
+            "holdout_predictions": holdout_predictions_artifact,
+            "feature_importance": feature_importance_artifact,
+        }
+        self.metadata = metadata
+
+    def load(self) -> MonitoringReference | None:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        client = mlflow.MlflowClient()
+        try:
+            version = client.get_model_version_by_alias(self._model_name, self._alias)
+        except MlflowException as exc:
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+            message = (
+                f"No '{self._alias}' version of registered model '{self._model_name}' in the "
+                f"registry at {mlflow.get_tracking_uri()}: run `kedro run --pipelines training`."
+            )
+            if self._required:
+                raise DatasetError(message) from exc
+            logger.warning("monitoring reference: %s", message)
+            return None
+
+        run = client.get_run(version.run_id) if version.run_id else None
+        frames: dict[str, pd.DataFrame | None] = {}
+        with tempfile.TemporaryDirectory(prefix="monitoring-reference-") as tmp:
+            for name, artifact in self._artifacts.items():
+                frames[name] = self._download(client, version, artifact, Path(tmp))
+        if frames["features"] is None:
+            raise DatasetError(
+                f"'{self._model_name}' version {version.version} (run {version.run_id}) has no "
+                f"artifact {self._artifacts['features']}: it was trained before monitoring "
+                "references existed. Retrain with `kedro run --pipelines training`."
+            )
+        created = pd.Timestamp(int(version.creation_timestamp), unit="ms", tz="UTC")
+        reference = MonitoringReference(
+            model_name=self._model_name,
+            version=str(version.version),
+            alias=self._alias,
+            semver=version.tags.get("semver"),
+            stage=version.tags.get("stage"),
+            run_id=version.run_id,
+            created_at=created.isoformat().replace("+00:00", "Z"),
+            features=frames["features"],
+            holdout_predictions=frames["holdout_predictions"],
+            feature_importance=frames["feature_importance"],
+            run_metrics=dict(run.data.metrics) if run else {},
+            tags=dict(version.tags),
+        )
+        logger.info(
+            "monitoring reference: %s v%s (%s), %d training rows, %s holdout predictions",
+            self._model_name,
+            reference.version,
+            reference.semver,
+            len(reference.features),
+            "no" if reference.holdout_predictions is None else len(reference.holdout_predictions),
+        )
+        return reference
+
+    @staticmethod
+    def _download(client, version, artifact: str, folder: Path) -> pd.DataFrame | None:
+        """The artifact as a frame, or None when the run does not have it."""
+        if not version.run_id:
+            return None
+        parent = str(Path(artifact).parent)
+        listed = {item.path for item in client.list_artifacts(version.run_id, parent)}
+        if artifact not in listed:
+            return None
+        local = client.download_artifacts(version.run_id, artifact, str(folder))
+        if artifact.endswith(".parquet"):
+            return pd.read_parquet(local)
+        return pd.read_csv(local)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("MonitoringReferenceDataset is read-only: training runs write it.")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name, "alias": self._alias, **self._artifacts}

@@ -1,0 +1,608 @@
+"""Data engineering nodes: validate the raw files, quarantine bad rows, build the model input.
+
+Every function is pure (frames in, frames out); all I/O goes through the catalog.
+Row numbers are CSV line numbers: the header is line 1, so the first data row is line 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
+    KEY_COLUMNS,
+    MODEL_INPUT_COLUMNS,
+    NEED_LEVELS,
+    NUMERIC_FEATURES,
+    RAW_FILES,
+    TARGET_COLUMN,
+)
+
+from .schemas import (
+    DUPLICATE_KEY,
+    MISSING_VALUE,
+    csv_file_name,
+    failure_cases,
+    model_input_schema,
+    normalised_keys,
+    raw_schema,
+    to_typed,
+    validated_schema,
+)
+
+logger = logging.getLogger(__name__)
+
+REJECTED_ROWS_COLUMNS = ("file", "row_number", "column", "value", "reason")
+# `rule` is the reason without row-specific details (dates, row numbers): what reports count.
+REJECTION_RECORD_COLUMNS = (*REJECTED_ROWS_COLUMNS, "rule")
+BLANK_LINE = "blank line"
+# pandas reads the line after the header as row 0.
+_FIRST_DATA_LINE = 2
+
+# Which feature column tells whether a source matched a label row, and how to say it did not.
+_FEATURE_SOURCES = (
+    ("job_role_name", "unknown job_role_id"),
+    ("skill_name", "unknown skill_id"),
+    ("trend_score", "no market signal"),
+    ("economic_indicator", "no economic indicator"),
+    ("internal_usage", "no internal signal"),
+)
+_MARKET_COLUMNS = ("trend_score", "scarcity_index", "hiring_difficulty", "avg_salary_k")
+_INTERNAL_COLUMNS = ("internal_usage", "training_requests")
+_SORT_COLUMNS = ["as_of_date", "job_role_id", "skill_id", "horizon_years"]
+
+
+class RawFileStructureError(ValueError):
+    """A raw file cannot be validated row by row (missing columns, no data rows)."""
+
+
+class RejectedShareError(ValueError):
+    """More rows of a raw file were rejected than the configured limit allows."""
+
+
+def empty_rejection_records() -> pd.DataFrame:
+    """Rejection records with no rows (and the right columns)."""
+    return pd.DataFrame(
+        {
+            column: pd.Series(dtype="int64" if column == "row_number" else "str")
+            for column in REJECTION_RECORD_COLUMNS
+        }
+    )
+
+
+def _records(file: str, row_number, column, value, reason, *, rule=None) -> pd.DataFrame:
+    """Rejection records of one file; scalars broadcast over the row numbers."""
+    row_number = np.asarray(row_number, dtype="int64")
+    if len(row_number) == 0:
+        return empty_rejection_records()
+    records = pd.DataFrame(
+        {
+            "file": csv_file_name(file),
+            "row_number": row_number,
+            "column": column,
+            "value": value,
+            "reason": reason,
+            "rule": reason if rule is None else rule,
+        }
+    )
+    return records.astype(
+        {column: "str" for column in REJECTION_RECORD_COLUMNS if column != "row_number"}
+    )
+
+
+# ---------------------------------------------------------------- raw file validation
+def _check_structure(raw: pd.DataFrame, file: str) -> pd.DataFrame:
+    """The contract's columns of a raw file, or a RawFileStructureError naming what is wrong."""
+    _, expected = RAW_FILES[file]
+    if isinstance(raw.index, pd.MultiIndex) or raw.index.dtype.kind not in "iu":
+        # pandas turns the first column(s) into row labels, silently, when the first data
+        # line has more fields than the header.
+        raise RawFileStructureError(
+            f"{csv_file_name(file)}: line {_FIRST_DATA_LINE} has more fields than the header "
+            f"({len(raw.columns)} columns: {', '.join(map(str, raw.columns))})."
+        )
+    found = [str(column) for column in raw.columns]
+    missing = [column for column in expected if column not in found]
+    if missing:
+        raise RawFileStructureError(
+            f"{csv_file_name(file)}: missing column(s) {', '.join(missing)}. "
+            f"Columns found: {', '.join(found) or '(none)'}. "
+            f"Expected: {', '.join(expected)} (ARCHITECTURE.md §3)."
+        )
+    if raw.empty:
+        raise RawFileStructureError(f"{csv_file_name(file)}: the file has a header but no rows.")
+    extra = [column for column in found if column not in expected]
+    if extra:
+        # Extra columns break no consumer: ignore them, but say so.
+        logger.warning("%s: ignoring unexpected column(s) %s", csv_file_name(file), extra)
+    return raw.loc[:, list(expected)]
+
+
+def _as_text(raw: pd.DataFrame) -> pd.DataFrame:
+    """Values as text; empty or whitespace-only cells become missing (NaN)."""
+    text = {}
+    for column in raw.columns:
+        values = raw[column].astype("str")
+        text[column] = values.mask(values.str.strip().eq("").fillna(False).astype(bool))
+    # Positions are CSV lines whatever index the caller passed.
+    return pd.DataFrame(text).set_axis(pd.RangeIndex(len(raw)), axis=0)
+
+
+def _raw_profile(file: str, text: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "file": csv_file_name(file),
+        "rows_in": len(text),
+        "null_shares": {
+            column: round(float(share), 6) for column, share in text.isna().mean().items()
+        },
+    }
+
+
+def _schema_failure_records(
+    file: str, text: pd.DataFrame, failure_cases: pd.DataFrame
+) -> pd.DataFrame:
+    """One rejection record per (row, failed check); a duplicate key is one record per row."""
+    unexpected = failure_cases["index"].isna()
+    if unexpected.any():
+        # A check that fails for a whole column (not row by row) is a bug in schemas.py.
+        raise RuntimeError(
+            f"{csv_file_name(file)}: validation failed outside any row:\n"
+            f"{failure_cases.loc[unexpected].to_string()}"
+        )
+    cases = failure_cases.astype({"index": "int64"})
+    is_duplicate = cases["check"].eq(DUPLICATE_KEY)
+    column_cases = cases.loc[~is_duplicate]
+    reasons = column_cases["check"].where(column_cases["check"].ne("not_nullable"), MISSING_VALUE)
+    values = column_cases["failure_case"].astype("str").where(column_cases["failure_case"].notna())
+    records = [
+        _records(
+            file,
+            column_cases["index"].to_numpy() + _FIRST_DATA_LINE,
+            column_cases["column"].to_numpy(),
+            values.fillna("").to_numpy(),
+            reasons.to_numpy(),
+        )
+    ]
+    duplicate_index = np.unique(cases.loc[is_duplicate, "index"].to_numpy())
+    if len(duplicate_index):
+        records.append(_duplicate_key_records(file, text, duplicate_index))
+    return pd.concat(records, ignore_index=True)
+
+
+def _duplicate_key_records(file: str, text: pd.DataFrame, duplicate_index) -> pd.DataFrame:
+    keys = RAW_FILES[file][0]
+    parsed = normalised_keys(text, keys)
+    comparable = parsed.notna().all(axis=1)
+    first_position = (
+        pd.Series(text.index, index=text.index)[comparable]
+        .groupby([parsed.loc[comparable, key] for key in keys], sort=False)
+        .transform("min")
+    )
+    first_line = first_position.loc[duplicate_index].to_numpy() + _FIRST_DATA_LINE
+    key_list = ", ".join(keys)
+    raw_keys = text.loc[duplicate_index, list(keys)].astype("str").agg(", ".join, axis=1)
+    rule = f"{DUPLICATE_KEY} ({key_list})"
+    return _records(
+        file,
+        duplicate_index + _FIRST_DATA_LINE,
+        key_list,
+        raw_keys.to_numpy(),
+        [f"{rule} first seen at row {line}" for line in first_line],
+        rule=rule,
+    )
+
+
+def validate_raw_file(
+    raw: pd.DataFrame, file: str, require_quarter_end_dates: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Split one raw file into typed valid rows and rejection records; profile its text.
+
+    Every row ends up in exactly one of the two. Of a duplicated key only the first
+    occurrence is kept. The typed rows keep their CSV line in ``row_number``.
+    """
+    text = _as_text(_check_structure(raw, file))
+    profile = _raw_profile(file, text)
+    is_blank = text.isna().all(axis=1)
+    records = [_records(file, text.index[is_blank] + _FIRST_DATA_LINE, "", "", BLANK_LINE)]
+    candidates = text.loc[~is_blank]
+    cases = failure_cases(raw_schema(file, require_quarter_end_dates), candidates)
+    rejected_index = np.array([], dtype="int64")
+    if cases is not None:
+        failures = _schema_failure_records(file, candidates, cases)
+        records.append(failures)
+        rejected_index = np.unique(failures["row_number"].to_numpy()) - _FIRST_DATA_LINE
+    valid = candidates.drop(index=rejected_index)
+    typed = to_typed(file, valid)
+    typed.insert(0, "row_number", (valid.index + _FIRST_DATA_LINE).astype("int64"))
+    typed = validated_schema(file).validate(typed.reset_index(drop=True))
+    rejection_records = pd.concat(records, ignore_index=True)
+    _assert_rows_accounted(file, len(text), len(typed), rejection_records)
+    return typed, rejection_records, profile
+
+
+def _assert_rows_accounted(file: str, rows_in: int, rows_kept: int, records: pd.DataFrame) -> None:
+    rows_rejected = records["row_number"].nunique()
+    if rows_in != rows_kept + rows_rejected:
+        raise RuntimeError(
+            f"{csv_file_name(file)}: {rows_in} rows in but {rows_kept} kept + "
+            f"{rows_rejected} rejected: rows were lost or counted twice."
+        )
+
+
+# ---------------------------------------------------------------- referential integrity
+def _unknown_reference(
+    table: pd.DataFrame, file: str, column: str, known: pd.Series, reason: str
+) -> tuple[pd.Series, pd.DataFrame]:
+    is_unknown = ~table[column].isin(known.unique())
+    unknown = table.loc[is_unknown]
+    return is_unknown, _records(
+        file, unknown["row_number"].to_numpy(), column, unknown[column].to_numpy(), reason
+    )
+
+
+def check_referential_integrity(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+    skill_need_labels: pd.DataFrame,
+) -> tuple[pd.DataFrame, ...]:
+    """Reject rows whose ids the dimension files do not know (as valid rows).
+
+    A job role whose department has no economic indicators is rejected too: none of its
+    label rows could get that feature. Rows referring to a rejected row are rejected in
+    turn, so the cause shows in the referenced file and the effect in the referring one.
+    """
+    records = []
+
+    def keep_known(table, file, references):
+        is_rejected = pd.Series(False, index=table.index)
+        for column, known, reason in references:
+            is_unknown, column_records = _unknown_reference(table, file, column, known, reason)
+            is_rejected |= is_unknown
+            records.append(column_records)
+        return table.loc[~is_rejected].reset_index(drop=True)
+
+    role_reason = "unknown job_role_id (not a valid row of job_roles.csv)"
+    skill_reason = "unknown skill_id (not a valid row of skills.csv)"
+    job_roles = keep_known(
+        job_roles,
+        "job_roles",
+        [
+            (
+                "department",
+                economic_indicators["department"],
+                "department has no economic indicators (economic_indicators.csv)",
+            )
+        ],
+    )
+    market_signals = keep_known(
+        market_signals, "market_signals", [("skill_id", skills["skill_id"], skill_reason)]
+    )
+    role_and_skill = [
+        ("job_role_id", job_roles["job_role_id"], role_reason),
+        ("skill_id", skills["skill_id"], skill_reason),
+    ]
+    internal_signals = keep_known(internal_signals, "internal_signals", role_and_skill)
+    skill_need_labels = keep_known(skill_need_labels, "skill_need_labels", role_and_skill)
+    return (
+        job_roles,
+        skills,
+        market_signals,
+        economic_indicators,
+        internal_signals,
+        skill_need_labels,
+        pd.concat(records, ignore_index=True),
+    )
+
+
+# ---------------------------------------------------------------- features (shared with inference)
+def _latest_at_or_before(
+    rows: pd.DataFrame, signals: pd.DataFrame, by: list[str], values: tuple[str, ...]
+) -> pd.DataFrame:
+    """As-of join: for each row, the newest signal of the same ``by`` keys not after its date."""
+    # Same key dtypes on both sides, also when a table is empty (pandas then infers object).
+    key_dtypes = {**dict.fromkeys(by, "str"), "as_of_date": "datetime64[ns]"}
+    rows = rows.astype(key_dtypes)
+    signals = signals.loc[:, [*by, "as_of_date", *values]].astype(key_dtypes)
+    return pd.merge_asof(
+        rows,
+        signals.sort_values("as_of_date", kind="stable"),
+        on="as_of_date",
+        by=by,
+        direction="backward",
+    )
+
+
+def build_feature_table(
+    keys: pd.DataFrame,
+    *,
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+) -> pd.DataFrame:
+    """Feature rows for ``keys`` (job_role_id, skill_id, horizon_years, as_of_date).
+
+    The single feature code path of training and inference. One output row per key row,
+    in the keys' order, with the columns of ``MODEL_INPUT_COLUMNS`` (the target only when
+    ``keys`` has it). Signals are the latest at or before the row's as_of_date: market by
+    skill, economic by the role's department, internal by (role, skill). A source with no
+    such signal leaves its features missing (NaN); callers decide what to do with them.
+    """
+    missing = [column for column in KEY_COLUMNS if column not in keys.columns]
+    if missing:
+        raise ValueError(f"keys are missing column(s): {', '.join(missing)}")
+    rows = pd.DataFrame(
+        {
+            "job_role_id": keys["job_role_id"].astype("str").to_numpy(),
+            "skill_id": keys["skill_id"].astype("str").to_numpy(),
+            "horizon_years": keys["horizon_years"].astype("int64").to_numpy(),
+            "as_of_date": pd.to_datetime(keys["as_of_date"]).astype("datetime64[ns]").to_numpy(),
+            # merge_asof needs rows sorted by date; this restores the caller's order after.
+            "_position": np.arange(len(keys)),
+        }
+    )
+    if rows["as_of_date"].isna().any():
+        raise ValueError("keys have missing as_of_date values: no as-of join is possible.")
+    rows = rows.merge(
+        job_roles.loc[:, ["job_role_id", "job_role_name", "department", "seniority"]].astype(
+            {"job_role_id": "str"}
+        ),
+        on="job_role_id",
+        how="left",
+        validate="many_to_one",
+    ).merge(
+        skills.loc[:, ["skill_id", "skill_name", "skill_category"]].astype({"skill_id": "str"}),
+        on="skill_id",
+        how="left",
+        validate="many_to_one",
+    )
+    rows = rows.sort_values("as_of_date", kind="stable")
+    rows = _latest_at_or_before(rows, market_signals, ["skill_id"], _MARKET_COLUMNS)
+    rows = _latest_at_or_before(rows, economic_indicators, ["department"], ("economic_indicator",))
+    rows = _latest_at_or_before(
+        rows, internal_signals, ["job_role_id", "skill_id"], _INTERNAL_COLUMNS
+    )
+    rows = rows.sort_values("_position").reset_index(drop=True)
+    # Fixed dtypes whatever matched: numbers as float (NaN when missing), categories as str.
+    rows = rows.astype(
+        {
+            **{column: "str" for column in CATEGORICAL_FEATURES},
+            **{column: "float64" for column in NUMERIC_FEATURES if column != "horizon_years"},
+        }
+    )
+    columns = [column for column in MODEL_INPUT_COLUMNS if column != TARGET_COLUMN]
+    if TARGET_COLUMN in keys.columns:
+        rows[TARGET_COLUMN] = keys[TARGET_COLUMN].astype("str").reset_index(drop=True)
+        columns.append(TARGET_COLUMN)
+    return rows.loc[:, columns]
+
+
+def missing_feature_reasons(features: pd.DataFrame) -> pd.DataFrame:
+    """Why each feature row lacks features: (position, source reason), one per missing source."""
+    reasons = [
+        pd.DataFrame({"position": np.flatnonzero(features[column].isna()), "reason": reason})
+        for column, reason in _FEATURE_SOURCES
+    ]
+    return pd.concat(reasons, ignore_index=True).sort_values("position", kind="stable")
+
+
+def build_model_input_candidates(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+    skill_need_labels: pd.DataFrame,
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Feature rows of the labels, sorted; label rows lacking a signal are rejected."""
+    features = build_feature_table(
+        skill_need_labels,
+        job_roles=job_roles,
+        skills=skills,
+        market_signals=market_signals,
+        economic_indicators=economic_indicators,
+        internal_signals=internal_signals,
+    )
+    missing = missing_feature_reasons(features)
+    positions = missing["position"].to_numpy()
+    source = missing["reason"].astype("str").reset_index(drop=True)
+    dates = features["as_of_date"].iloc[positions].dt.strftime("%Y-%m-%d").astype("str")
+    dates = dates.reset_index(drop=True)
+    # Signals are looked up by date, dimensions are not: only the former name the date.
+    is_signal = source.str.startswith("no ")
+    records = _records(
+        "skill_need_labels",
+        skill_need_labels["row_number"].iloc[positions].to_numpy(),
+        "as_of_date",
+        dates.to_numpy(),
+        source.where(~is_signal, source + " at or before " + dates).to_numpy(),
+        rule=source.where(~is_signal, source + " at or before as_of_date").to_numpy(),
+    )
+    complete = features.drop(index=np.unique(positions))
+    complete = complete.sort_values(_SORT_COLUMNS, kind="stable").reset_index(drop=True)
+    return model_input_schema(allow_missing_features=False).validate(complete), records
+
+
+# ---------------------------------------------------------------- quarantine and report
+def collect_rejected_rows(*rejection_records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All rejection records in file and row order: as written, and with their rules."""
+    records = pd.concat([empty_rejection_records(), *rejection_records], ignore_index=True)
+    file_order = {csv_file_name(file): i for i, file in enumerate(RAW_FILES)}
+    records = (
+        records.assign(_file_order=records["file"].map(file_order))
+        .sort_values(["_file_order", "row_number", "column"], kind="stable")
+        .drop(columns="_file_order")
+        .reset_index(drop=True)
+    )
+    return records.loc[:, list(REJECTED_ROWS_COLUMNS)], records
+
+
+def count_kept_rows(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+    model_input_candidates: pd.DataFrame,
+) -> dict[str, int]:
+    """Rows of each raw file that made it through (labels: rows of the model input)."""
+    kept = (
+        job_roles,
+        skills,
+        market_signals,
+        economic_indicators,
+        internal_signals,
+        model_input_candidates,
+    )
+    return {csv_file_name(file): len(table) for file, table in zip(RAW_FILES, kept, strict=True)}
+
+
+def max_rejected_shares(data_engineering: dict[str, Any]) -> dict[str, float]:
+    """The rejected-share limit of each raw file: the default or its own override."""
+    default = float(data_engineering["max_rejected_share"])
+    overrides = dict(data_engineering.get("max_rejected_share_per_file") or {})
+    unknown = sorted(set(overrides) - set(RAW_FILES))
+    if unknown:
+        raise ValueError(
+            f"max_rejected_share_per_file has unknown file(s) {unknown}; "
+            f"known: {', '.join(RAW_FILES)}"
+        )
+    limits = {file: float(overrides.get(file, default)) for file in RAW_FILES}
+    for file, limit in limits.items():
+        if not 0.0 <= limit <= 1.0:
+            raise ValueError(f"max_rejected_share for {file} must be in [0, 1], got {limit}")
+    return limits
+
+
+def build_data_quality_report(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+    job_roles_profile: dict[str, Any],
+    skills_profile: dict[str, Any],
+    market_signals_profile: dict[str, Any],
+    economic_indicators_profile: dict[str, Any],
+    internal_signals_profile: dict[str, Any],
+    skill_need_labels_profile: dict[str, Any],
+    kept_row_counts: dict[str, int],
+    rejection_records: pd.DataFrame,
+    model_input_table: pd.DataFrame,
+    data_engineering: dict[str, Any],
+) -> dict[str, Any]:
+    """Per file: rows in/kept/rejected, reasons, null shares, limit; then the model input."""
+    profiles = (
+        job_roles_profile,
+        skills_profile,
+        market_signals_profile,
+        economic_indicators_profile,
+        internal_signals_profile,
+        skill_need_labels_profile,
+    )
+    limits = max_rejected_shares(data_engineering)
+    files = {}
+    for file, profile in zip(RAW_FILES, profiles, strict=True):
+        name = csv_file_name(file)
+        file_records = rejection_records.loc[rejection_records["file"].eq(name)]
+        rows_in, rows_kept = profile["rows_in"], kept_row_counts[name]
+        rows_rejected = int(file_records["row_number"].nunique())
+        # Nothing is silently dropped: every row is kept or rejected, never both.
+        if rows_in != rows_kept + rows_rejected:
+            raise RuntimeError(
+                f"{name}: {rows_in} rows in but {rows_kept} kept + {rows_rejected} rejected."
+            )
+        share = rows_rejected / rows_in if rows_in else 0.0
+        files[name] = {
+            "rows_in": rows_in,
+            "rows_kept": rows_kept,
+            "rows_rejected": rows_rejected,
+            "rejected_share": round(share, 6),
+            "max_rejected_share": limits[file],
+            "within_limit": share <= limits[file],
+            "rejection_records": len(file_records),
+            "rejected_by_reason": _counts(file_records["rule"]),
+            "rejected_by_column": _counts(file_records["column"]),
+            "null_shares": profile["null_shares"],
+        }
+    target_counts = model_input_table[TARGET_COLUMN].value_counts()
+    rows_out = len(model_input_table)
+    dates = model_input_table["as_of_date"]
+    return {
+        "files": files,
+        "model_input_table": {
+            "rows": rows_out,
+            "columns": list(model_input_table.columns),
+            "target_class_shares": {
+                level: round(float(target_counts.get(level, 0)) / rows_out, 6) if rows_out else 0.0
+                for level in NEED_LEVELS
+            },
+            "target_class_counts": {
+                level: int(target_counts.get(level, 0)) for level in NEED_LEVELS
+            },
+            "as_of_date_range": {
+                "min": dates.min().strftime("%Y-%m-%d") if rows_out else None,
+                "max": dates.max().strftime("%Y-%m-%d") if rows_out else None,
+            },
+            "as_of_dates": int(dates.nunique()),
+        },
+        "rows_in_total": sum(f["rows_in"] for f in files.values()),
+        "rows_rejected_total": sum(f["rows_rejected"] for f in files.values()),
+        "within_limits": all(f["within_limit"] for f in files.values()),
+    }
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {str(key): int(count) for key, count in values.value_counts().sort_index().items()}
+
+
+def enforce_rejected_share_limit(
+    data_quality_report: dict[str, Any],
+    rejected_rows: pd.DataFrame,
+    failure_cases_in_error: int = 5,
+) -> bool:
+    """Fail the run when a file's rejected share exceeds its limit; True otherwise.
+
+    Runs after rejected_rows and the report are saved, so both are there to read.
+    """
+    problems = []
+    for name, stats in data_quality_report["files"].items():
+        if stats["within_limit"]:
+            continue
+        cases = rejected_rows.loc[rejected_rows["file"].eq(name)].head(failure_cases_in_error)
+        lines = "\n".join(
+            f"    row {case.row_number}, {case.column}={case.value!r}: {case.reason}"
+            for case in cases.itertuples(index=False)
+        )
+        problems.append(
+            f"{name}: {stats['rows_rejected']} of {stats['rows_in']} rows rejected "
+            f"({stats['rejected_share']:.1%}) > max_rejected_share "
+            f"{stats['max_rejected_share']:.1%}. First failure cases:\n{lines}"
+        )
+    if problems:
+        raise RejectedShareError(
+            "Too many rejected rows:\n"
+            + "\n".join(problems)
+            + "\nAll rejected rows: dataset 'rejected_rows' "
+            "(data/02_intermediate/rejected_rows.csv); counts: dataset 'data_quality_report'. "
+            "Fix the data, or raise data_engineering.max_rejected_share (or "
+            "max_rejected_share_per_file) in parameters_data_engineering.yml."
+        )
+    return True
+
+
+def publish_model_input_table(
+    model_input_candidates: pd.DataFrame, quality_gate: bool
+) -> pd.DataFrame:
+    """The model-input table, released only once the quality gate passed."""
+    return model_input_candidates
+
+
+def publish_validated_tables(
+    quality_gate: bool, *validated_tables: pd.DataFrame
+) -> tuple[pd.DataFrame, ...]:
+    """The clean dimension and signal tables, released only once the quality gate passed."""
+    return validated_tables

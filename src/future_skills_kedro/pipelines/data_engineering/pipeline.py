@@ -1,0 +1,136 @@
+"""Data engineering pipeline: raw CSVs -> validated tables, rejected rows, model-input table.
+
+Order matters for users: ``rejected_rows`` and ``data_quality_report`` are saved before the
+quality gate can fail the run, and the published tables wait for the gate, so a failed run
+leaves the evidence behind and nothing half-trusted for training to pick up.
+"""
+
+from __future__ import annotations
+
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from future_skills_kedro.contract import RAW_FILES
+
+from .nodes import (
+    build_data_quality_report,
+    build_model_input_candidates,
+    check_referential_integrity,
+    collect_rejected_rows,
+    count_kept_rows,
+    enforce_rejected_share_limit,
+    publish_model_input_table,
+    publish_validated_tables,
+    validate_raw_file,
+)
+
+# The tables published as ``validated_<file>`` for inference to build features from.
+VALIDATED_TABLES = (
+    "job_roles",
+    "skills",
+    "market_signals",
+    "economic_indicators",
+    "internal_signals",
+)
+
+
+def _validate_file_node(file: str):
+    validate = update_wrapper(partial(validate_raw_file, file=file), validate_raw_file)
+    return node(
+        validate,
+        inputs={
+            "raw": file,
+            "require_quarter_end_dates": "params:data_engineering.require_quarter_end_dates",
+        },
+        outputs=[f"schema_checked_{file}", f"{file}_schema_rejections", f"{file}_profile"],
+        name=f"validate_{file}",
+        tags=["validation"],
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Validate, quarantine, join as of each label's date, gate on the rejected share."""
+    checked = [f"referenced_{file}" for file in RAW_FILES]
+    return pipeline(
+        [
+            *(_validate_file_node(file) for file in RAW_FILES),
+            node(
+                check_referential_integrity,
+                inputs=[f"schema_checked_{file}" for file in RAW_FILES],
+                outputs=[*checked, "referential_rejections"],
+                name="check_referential_integrity",
+                tags=["validation"],
+            ),
+            node(
+                build_model_input_candidates,
+                inputs=[
+                    "referenced_skill_need_labels",
+                    *(f"referenced_{file}" for file in VALIDATED_TABLES),
+                ],
+                outputs=["model_input_candidates", "as_of_join_rejections"],
+                name="build_model_input_candidates",
+                tags=["features"],
+            ),
+            node(
+                collect_rejected_rows,
+                inputs=[
+                    *(f"{file}_schema_rejections" for file in RAW_FILES),
+                    "referential_rejections",
+                    "as_of_join_rejections",
+                ],
+                outputs=["rejected_rows", "rejection_records"],
+                name="collect_rejected_rows",
+                tags=["validation"],
+            ),
+            node(
+                count_kept_rows,
+                inputs=[
+                    *(f"referenced_{file}" for file in VALIDATED_TABLES),
+                    "model_input_candidates",
+                ],
+                outputs="kept_row_counts",
+                name="count_kept_rows",
+                tags=["validation"],
+            ),
+            node(
+                build_data_quality_report,
+                inputs=[
+                    *(f"{file}_profile" for file in RAW_FILES),
+                    "kept_row_counts",
+                    "rejection_records",
+                    "model_input_candidates",
+                    "params:data_engineering",
+                ],
+                outputs="data_quality_report",
+                name="build_data_quality_report",
+                tags=["validation", "reporting"],
+            ),
+            node(
+                enforce_rejected_share_limit,
+                inputs=[
+                    "data_quality_report",
+                    "rejected_rows",
+                    "params:data_engineering.failure_cases_in_error",
+                ],
+                outputs="data_quality_gate",
+                name="enforce_rejected_share_limit",
+                tags=["validation"],
+            ),
+            node(
+                publish_model_input_table,
+                inputs=["model_input_candidates", "data_quality_gate"],
+                outputs="model_input_table",
+                name="publish_model_input_table",
+                tags=["features"],
+            ),
+            node(
+                publish_validated_tables,
+                inputs=["data_quality_gate", *(f"referenced_{file}" for file in VALIDATED_TABLES)],
+                outputs=[f"validated_{file}" for file in VALIDATED_TABLES],
+                name="publish_validated_tables",
+                tags=["validation"],
+            ),
+        ],
+        tags="data_engineering",
+    )

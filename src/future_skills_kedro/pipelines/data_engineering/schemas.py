@@ -1,0 +1,285 @@
+"""Pandera schemas of the raw files (ARCHITECTURE.md §3) and of the tables built from them.
+
+Raw files are read as text. The raw schemas check the *text*: every check parses the values
+it needs itself, so a failure case always carries the raw value as written in the CSV.
+Why not pandera's ``coerce=True``: when coercion fails on one value, pandera keeps the whole
+column as text and the column's other checks (ranges) fail with a TypeError that names no
+row, hiding the rows that break a range while another row breaks the type.
+
+Each check's ``error`` text is the rejection reason written to ``rejected_rows``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.config import ValidationDepth, config_context
+
+from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
+    HORIZONS,
+    MODEL_INPUT_COLUMNS,
+    NEED_LEVELS,
+    NUMERIC_FEATURES,
+    RAW_FILES,
+    SENIORITIES,
+    TARGET_COLUMN,
+)
+
+# Reasons that are not the error text of a check of their own.
+MISSING_VALUE = "missing value"
+DUPLICATE_KEY = "duplicate key"
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_INTEGER = r"^[+-]?\d+$"
+
+# What each raw column holds; a column keeps its meaning in every file it appears in.
+TEXT_COLUMNS = (
+    "job_role_id",
+    "job_role_name",
+    "department",
+    "skill_id",
+    "skill_name",
+    "skill_category",
+)
+SHARE_COLUMNS = (
+    "trend_score",
+    "scarcity_index",
+    "hiring_difficulty",
+    "economic_indicator",
+    "internal_usage",
+)
+ALLOWED_TEXT_VALUES = {"seniority": SENIORITIES, TARGET_COLUMN: NEED_LEVELS}
+DATE_COLUMNS = ("as_of_date",)
+
+
+def csv_file_name(file: str) -> str:
+    """Name of a raw dataset's CSV file, as users see it in ``data/01_raw``."""
+    return f"{file}.csv"
+
+
+# ---------------------------------------------------------------- parsing (shared with nodes)
+def parse_number(values: pd.Series) -> pd.Series:
+    """Float values; NaN where the text is not a finite number."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers))
+
+
+def parse_integer(values: pd.Series) -> pd.Series:
+    """Integer values as float (NaN-able); NaN where the text is not a plain integer."""
+    is_integer = values.astype("str").str.fullmatch(_INTEGER).fillna(False).astype(bool)
+    return pd.to_numeric(values.where(is_integer), errors="coerce").astype("float64")
+
+
+def parse_iso_date(values: pd.Series) -> pd.Series:
+    """datetime64[ns] dates; NaT unless the text is a real calendar date as YYYY-MM-DD."""
+    is_iso = values.astype("str").str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
+    dates = pd.to_datetime(values.where(is_iso), format="%Y-%m-%d", errors="coerce")
+    return dates.astype("datetime64[ns]")
+
+
+def normalised_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Key columns parsed to values, so '2022-03-31' and 1 compare as dates and numbers."""
+    parsed = {}
+    for column in keys:
+        if column in DATE_COLUMNS:
+            parsed[column] = parse_iso_date(frame[column])
+        elif column == "horizon_years":
+            parsed[column] = parse_integer(frame[column])
+        else:
+            parsed[column] = frame[column]
+    return pd.DataFrame(parsed, index=frame.index)
+
+
+# ---------------------------------------------------------------- checks
+def _is_finite_number() -> pa.Check:
+    return pa.Check(lambda s: parse_number(s).notna(), name="number", error="not a number")
+
+
+def _in_unit_interval() -> pa.Check:
+    # Unparseable values pass here: "not a number" already reports them.
+    def check(values: pd.Series) -> pd.Series:
+        numbers = parse_number(values)
+        return numbers.between(0.0, 1.0) | numbers.isna()
+
+    return pa.Check(check, name="unit_interval", error="out of range [0, 1]")
+
+
+def _is_positive() -> pa.Check:
+    def check(values: pd.Series) -> pd.Series:
+        numbers = parse_number(values)
+        return (numbers > 0) | numbers.isna()
+
+    return pa.Check(check, name="positive", error="must be > 0")
+
+
+def _is_integer() -> pa.Check:
+    return pa.Check(lambda s: parse_integer(s).notna(), name="integer", error="not an integer")
+
+
+def _is_non_negative_integer() -> pa.Check:
+    def check(values: pd.Series) -> pd.Series:
+        numbers = parse_integer(values)
+        return (numbers >= 0) | numbers.isna()
+
+    return pa.Check(check, name="non_negative", error="must be >= 0")
+
+
+def _is_horizon() -> pa.Check:
+    def check(values: pd.Series) -> pd.Series:
+        numbers = parse_integer(values)
+        return numbers.isin(HORIZONS) | numbers.isna()
+
+    allowed = ", ".join(str(h) for h in HORIZONS)
+    return pa.Check(check, name="horizon", error=f"not one of {allowed}")
+
+
+def _is_one_of(allowed: tuple[str, ...]) -> pa.Check:
+    # Case-sensitive on purpose: the contract spells the values, consumers compare them as is.
+    return pa.Check.isin(list(allowed), error=f"not one of {', '.join(allowed)}")
+
+
+def _is_iso_date() -> pa.Check:
+    return pa.Check(
+        lambda s: parse_iso_date(s).notna(), name="iso_date", error="not an ISO date (YYYY-MM-DD)"
+    )
+
+
+def _is_quarter_end() -> pa.Check:
+    def check(values: pd.Series) -> pd.Series:
+        dates = parse_iso_date(values)
+        return dates.dt.is_quarter_end | dates.isna()
+
+    return pa.Check(check, name="quarter_end", error="not a quarter-end date")
+
+
+def _has_unique_key(keys: tuple[str, ...]) -> pa.Check:
+    # Every occurrence after the first fails; rows whose key does not parse are reported by
+    # their own column checks and take no part in the comparison.
+    def check(frame: pd.DataFrame) -> pd.Series:
+        parsed = normalised_keys(frame, keys)
+        comparable = parsed.notna().all(axis=1)
+        duplicated = parsed[comparable].duplicated(keep="first")
+        return ~duplicated.reindex(frame.index, fill_value=False)
+
+    return pa.Check(check, name="unique_key", error=DUPLICATE_KEY)
+
+
+def _column_checks(  # noqa: PLR0911 - one return per kind of column
+    column: str, require_quarter_end_dates: bool
+) -> list[pa.Check]:
+    if column in SHARE_COLUMNS:
+        return [_is_finite_number(), _in_unit_interval()]
+    if column == "avg_salary_k":
+        return [_is_finite_number(), _is_positive()]
+    if column == "training_requests":
+        return [_is_integer(), _is_non_negative_integer()]
+    if column == "horizon_years":
+        return [_is_integer(), _is_horizon()]
+    if column in DATE_COLUMNS:
+        return [_is_iso_date()] + ([_is_quarter_end()] if require_quarter_end_dates else [])
+    if column in ALLOWED_TEXT_VALUES:
+        return [_is_one_of(ALLOWED_TEXT_VALUES[column])]
+    if column in TEXT_COLUMNS:
+        return []
+    raise KeyError(f"no validation rule for raw column {column!r}: add it to schemas.py")
+
+
+def raw_schema(file: str, require_quarter_end_dates: bool = True) -> pa.DataFrameSchema:
+    """Schema of one raw file's text: required values, types, ranges, allowed values, keys."""
+    keys, columns = RAW_FILES[file]
+    return pa.DataFrameSchema(
+        {
+            # No dtype: the values are text; the checks parse what they need.
+            column: pa.Column(
+                checks=_column_checks(column, require_quarter_end_dates), nullable=False
+            )
+            for column in columns
+        },
+        checks=[_has_unique_key(keys)],
+        name=csv_file_name(file),
+    )
+
+
+def failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """Every failure case of ``frame`` (lazy validation), or None when it is valid.
+
+    Validation is forced on with full depth: the quarantine must not depend on
+    PANDERA_VALIDATION_ENABLED or PANDERA_VALIDATION_DEPTH in the environment.
+    """
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            return errors.failure_cases
+    return None
+
+
+# ---------------------------------------------------------------- typed tables
+def _typed_dtype(column: str) -> str:
+    if column in DATE_COLUMNS:
+        return "datetime64[ns]"
+    if column in ("horizon_years", "training_requests"):
+        return "int64"
+    if column in SHARE_COLUMNS or column == "avg_salary_k":
+        return "float64"
+    return "str"
+
+
+def to_typed(file: str, valid_text: pd.DataFrame) -> pd.DataFrame:
+    """Typed copy of rows that passed ``raw_schema`` (every value is known to parse)."""
+    _, columns = RAW_FILES[file]
+    typed = {}
+    for column in columns:
+        values = valid_text[column]
+        if column in DATE_COLUMNS:
+            typed[column] = parse_iso_date(values)
+        elif _typed_dtype(column) == "int64":
+            typed[column] = parse_integer(values).astype("int64")
+        elif _typed_dtype(column) == "float64":
+            typed[column] = parse_number(values)
+        else:
+            typed[column] = values.astype("str")
+    return pd.DataFrame(typed, index=valid_text.index)
+
+
+def validated_schema(file: str) -> pa.DataFrameSchema:
+    """Schema of a validated (typed, clean) table: what inference may rely on."""
+    _, columns = RAW_FILES[file]
+    return pa.DataFrameSchema(
+        {
+            "row_number": pa.Column("int64", pa.Check.ge(2)),
+            **{column: pa.Column(_typed_dtype(column), nullable=False) for column in columns},
+        },
+        strict=True,
+        name=f"validated_{file}",
+    )
+
+
+def model_input_schema(
+    with_target: bool = True, allow_missing_features: bool = True
+) -> pa.DataFrameSchema:
+    """Schema of feature rows: keys, features (missing only if allowed), optional target."""
+    columns: dict[str, pa.Column] = {
+        "job_role_id": pa.Column("str", nullable=False),
+        "skill_id": pa.Column("str", nullable=False),
+        "as_of_date": pa.Column("datetime64[ns]", nullable=False),
+    }
+    for column in CATEGORICAL_FEATURES:
+        columns[column] = pa.Column("str", nullable=allow_missing_features)
+    for column in NUMERIC_FEATURES:
+        if column == "horizon_years":
+            columns[column] = pa.Column("int64", pa.Check.isin(list(HORIZONS)), nullable=False)
+        else:
+            columns[column] = pa.Column("float64", nullable=allow_missing_features)
+    if with_target:
+        columns[TARGET_COLUMN] = pa.Column("str", pa.Check.isin(list(NEED_LEVELS)))
+    # The contract's column order, whatever order this function builds them in.
+    order = [column for column in MODEL_INPUT_COLUMNS if column in columns]
+    return pa.DataFrameSchema(
+        {column: columns[column] for column in order},
+        strict=True,
+        ordered=True,
+        name="model_input_table",
+    )

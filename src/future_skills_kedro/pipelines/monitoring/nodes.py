@@ -1,0 +1,546 @@
+"""Monitoring nodes: window, drift, performance, health, outputs, exit policy.
+
+Pure functions of their inputs (no file or network I/O: the catalog reads and writes), except
+:func:`load_prediction_window`, which calls the lazy log reader the catalog hands it because
+the window comes from parameters (the way nodes call a PartitionedDataset's loaders), and
+the two clock reads: "today" when no end date is configured, and the last-success time
+of metrics.prom. The summary itself holds no wall-clock value, so one window run twice
+gives the same summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUMERIC_FEATURES
+from future_skills_kedro.pipelines.monitoring import drift, health, performance, prometheus
+from future_skills_kedro.scoring import CONFIDENCE_COLUMN, PREDICTION_COLUMN
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_SCHEMA_VERSION = 1
+EXIT_POLICIES = ("unhealthy", "degraded", "never")
+_MAX_CORRUPT_EXAMPLES = 5
+
+
+class MonitoringStatusError(RuntimeError):
+    """Raised by the last node when the health status fails the configured exit policy."""
+
+
+# --------------------------------------------------------------------------- window
+
+
+def resolve_window(window: Mapping[str, Any], today: date | None = None) -> tuple[date, date]:
+    """First and last UTC day (both inclusive) of the monitored window."""
+    days = int(window.get("days", 7))
+    if days < 1:
+        raise ValueError(f"monitoring.window.days must be at least 1, got {days}")
+    end = window.get("end_date")
+    if end is None:
+        end_day = today or pd.Timestamp.now(tz="UTC").date()
+    elif isinstance(end, datetime):
+        end_day = end.date()
+    elif isinstance(end, date):
+        end_day = end
+    else:
+        try:
+            end_day = date.fromisoformat(str(end).strip())
+        except ValueError as error:
+            raise ValueError(
+                f"monitoring.window.end_date must be an ISO date like 2025-06-30 or null, "
+                f"got {end!r}"
+            ) from error
+    return end_day - timedelta(days=days - 1), end_day
+
+
+def load_prediction_window(
+    log_source: Any, window: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The logged predictions of the window and what reading them found."""
+    start, end = resolve_window(window)
+    read = log_source.read(start.isoformat(), end.isoformat())
+    frame = read.frame
+    info: dict[str, Any] = {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "days": (end - start).days + 1,
+        "end_date_configured": window.get("end_date") is not None,
+        "files_read": read.files_read,
+        "lines_read": read.lines_read,
+        "corrupt_lines": read.corrupt_lines,
+        "corrupt_line_share": read.corrupt_lines / read.lines_read if read.lines_read else None,
+        "corrupt_examples": [
+            {
+                "file": example.file,
+                "line": example.line_number,
+                "reason": example.reason,
+            }
+            for example in read.corrupt_examples[:_MAX_CORRUPT_EXAMPLES]
+        ],
+        "predictions": len(frame),
+    }
+    if len(frame):
+        days = frame["timestamp"].dt.strftime("%Y-%m-%d").value_counts().sort_index()
+        info["predictions_by_day"] = {str(k): int(v) for k, v in days.items()}
+        versions = frame["model_version"].astype("str").value_counts().sort_index()
+        info["model_versions"] = {str(k): int(v) for k, v in versions.items()}
+    else:
+        info["predictions_by_day"], info["model_versions"] = {}, {}
+    logger.info(
+        "monitoring window %s..%s: %d predictions, %d corrupt line(s) in %d file(s)",
+        info["start"],
+        info["end"],
+        len(frame),
+        read.corrupt_lines,
+        read.files_read,
+    )
+    return frame, info
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def describe_reference(
+    reference: Any, window: Mapping[str, Any], importance: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The champion monitored: version, age at the end of the window, key features."""
+    if reference is None:
+        return None
+    registered = pd.Timestamp(reference.created_at)
+    registered = registered.tz_localize("UTC") if registered.tzinfo is None else registered
+    # Age at the end of the window, not "now": a backfill gives the same answer every time.
+    window_end = pd.Timestamp(window["end"], tz="UTC") + pd.Timedelta(days=1)
+    age_days = max((window_end - registered).total_seconds() / 86400.0, 0.0)
+
+    configured = list(importance.get("features") or [])
+    top_k = int(importance.get("top_k", 3))
+    if configured:
+        features, source = configured[:top_k], "configured"
+    elif reference.feature_importance is not None and len(reference.feature_importance):
+        table = reference.feature_importance.sort_values(
+            ["importance_mean", "feature"], ascending=[False, True], kind="stable"
+        )
+        features, source = table["feature"].astype("str").head(top_k).tolist(), "champion"
+    else:
+        features, source = [], "unavailable"
+    return {
+        "model_name": reference.model_name,
+        "version": str(reference.version),
+        "alias": reference.alias,
+        "semver": reference.semver,
+        "stage": reference.stage,
+        "run_id": reference.run_id,
+        "registered_at": registered.tz_convert("UTC").isoformat().replace("+00:00", "Z"),
+        "model_age_days": age_days,
+        "feature_rows": len(reference.features),
+        "holdout_rows": (
+            None if reference.holdout_predictions is None else len(reference.holdout_predictions)
+        ),
+        "important_features": features,
+        "important_features_source": source,
+    }
+
+
+# --------------------------------------------------------------------------- drift
+
+
+def _skipped_drift(reason: str) -> dict[str, Any]:
+    return {
+        "status": "skipped",
+        "reason": reason,
+        "engine": None,
+        "features": {},
+        "drifted_features": [],
+        "drift_share": None,
+        "dataset_drift": None,
+    }
+
+
+def detect_feature_drift(
+    predictions: pd.DataFrame, reference: Any, params: Mapping[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Per-feature drift of the window against the champion's training features, + HTML.
+
+    Evidently decides when the window has at most ``evidently_max_rows`` rows; above that,
+    the vectorised engine decides on all rows (same definitions, same numbers) and Evidently
+    only draws the report from a seeded sample. ``engine: builtin`` never imports Evidently;
+    an Evidently failure falls back to the engine with the reason recorded.
+    """
+    specs = drift.column_specs(params, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    title = "Feature drift report"
+    if reference is None:
+        result = _skipped_drift("no champion model in the registry")
+        return result, drift.fallback_html(title, result["reason"], {})
+    if predictions.empty:
+        result = _skipped_drift("no predictions logged in the window")
+        return result, drift.fallback_html(title, result["reason"], {})
+
+    ref = drift.prepare_features(reference.features, specs)
+    cur = drift.prepare_features(predictions, specs)
+    engine = params.get("engine", "evidently")
+    max_rows = int(params.get("evidently_max_rows", 20000))
+    share_threshold = float(params.get("dataset_drift_share", 0.5))
+    report: dict[str, Any] = {"engine": None, "current_rows": 0, "sampled": False, "error": None}
+    fallback_reason = None
+    features = None
+    report_html = None
+
+    if engine == "evidently":
+        sampled = len(cur) > max_rows
+        report_rows = (
+            cur.sample(n=max_rows, random_state=int(params.get("sample_seed", 0)))
+            if sampled
+            else cur
+        )
+        try:
+            evidently_features, report_html = drift.run_evidently(
+                ref, report_rows, specs, share_threshold
+            )
+        except Exception as error:  # noqa: BLE001 - any Evidently failure means fallback
+            fallback_reason = f"Evidently failed: {type(error).__name__}: {error}"
+            logger.warning("monitoring: %s; using the built-in drift engine", fallback_reason)
+            report["error"] = fallback_reason
+        else:
+            report |= {"engine": "evidently", "current_rows": len(report_rows), "sampled": sampled}
+            if sampled:
+                report_html = drift.add_banner(
+                    report_html,
+                    f"Evidently report drawn from a uniform sample of {len(report_rows):,} of "
+                    f"{len(cur):,} current rows. The verdicts in monitoring_summary.json are "
+                    "computed on all rows.",
+                )
+            else:
+                features = evidently_features
+    elif engine != "builtin":
+        raise ValueError(f"monitoring.drift.engine must be evidently or builtin, got {engine!r}")
+
+    decided_by = "evidently" if features is not None else "builtin"
+    if features is None:
+        features = drift.builtin_feature_drift(ref, cur, specs)
+    if report_html is None:
+        reason = (
+            "Evidently is disabled (monitoring.drift.engine: builtin)."
+            if engine == "builtin"
+            else f"No Evidently report: {fallback_reason}"
+        )
+        report_html = drift.fallback_html(
+            title, f"{reason} Built-in drift results on all rows:", features
+        )
+        report["engine"] = "fallback"
+
+    share = drift.drift_share(features)
+    result = {
+        "status": "tested",
+        "reason": None,
+        "engine": decided_by,
+        "fallback_reason": fallback_reason,
+        "rows": {"reference": len(ref), "current": len(cur)},
+        "features": features,
+        "drifted_features": [name for name, r in features.items() if r["drifted"]],
+        "drift_share": share,
+        "dataset_drift_share_threshold": share_threshold,
+        "dataset_drift": share >= share_threshold,
+        "report": report,
+    }
+    return result, report_html
+
+
+def _distribution_test(
+    reference: pd.Series, current: pd.Series, name: str, kind: str, setting: Mapping[str, Any]
+) -> dict[str, Any]:
+    spec = drift.make_spec(name, kind, setting)
+    return drift.test_column(reference, current, spec)
+
+
+def _shares(values: pd.Series) -> tuple[dict[str, int], dict[str, float]]:
+    counts = values.astype("str").value_counts()
+    total = int(counts.sum())
+    levels = [*NEED_LEVELS, *sorted(set(counts.index) - set(NEED_LEVELS))]
+    count_map = {level: int(counts.get(level, 0)) for level in levels}
+    return count_map, {k: (v / total if total else 0.0) for k, v in count_map.items()}
+
+
+def detect_prediction_drift(
+    predictions: pd.DataFrame, reference: Any, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Class mix and confidence of the window vs the champion's holdout predictions,
+    and the daily confidence trend."""
+    holdout = None if reference is None else reference.holdout_predictions
+    result: dict[str, Any] = {"status": "tested", "reason": None}
+    if predictions.empty:
+        return result | {"status": "skipped", "reason": "no predictions logged in the window"}
+
+    counts, shares = _shares(predictions["prediction"])
+    class_mix: dict[str, Any] = {"current_counts": counts, "current_shares": shares}
+    confidence: dict[str, Any] = {"current_mean": float(predictions[CONFIDENCE_COLUMN].mean())}
+    if holdout is not None and len(holdout):
+        class_mix |= _distribution_test(
+            holdout[PREDICTION_COLUMN].astype("str"),
+            predictions["prediction"].astype("str"),
+            "prediction",
+            drift.CATEGORICAL,
+            params["class_mix"],
+        )
+        class_mix["reference_shares"] = _shares(holdout[PREDICTION_COLUMN])[1]
+        confidence |= _distribution_test(
+            holdout[CONFIDENCE_COLUMN],
+            predictions[CONFIDENCE_COLUMN],
+            "confidence",
+            drift.NUMERIC,
+            params["confidence"],
+        )
+        confidence["reference_mean"] = float(holdout[CONFIDENCE_COLUMN].mean())
+        confidence["mean_drop"] = confidence["reference_mean"] - confidence["current_mean"]
+    else:
+        result["reason"] = "the champion has no holdout predictions to compare with"
+    result["class_mix"] = class_mix
+    result["confidence"] = confidence
+
+    daily = (
+        predictions.assign(day=predictions["timestamp"].dt.strftime("%Y-%m-%d"))
+        .groupby("day", sort=True)[CONFIDENCE_COLUMN]
+        .agg(["size", "mean"])
+    )
+    trend = performance.linear_trend(
+        daily["mean"].tolist(), float(params.get("confidence_trend_tolerance", 0.0))
+    )
+    result["confidence_trend"] = {
+        "by_day": [
+            {"day": str(day), "predictions": int(row["size"]), "mean_confidence": row["mean"]}
+            for day, row in daily.iterrows()
+        ],
+        "slope_per_day": trend["slope_per_period"],
+        "direction": trend["direction"],
+    }
+    return result
+
+
+# --------------------------------------------------------------------------- performance
+
+
+def evaluate_performance(
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    reference: Any,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 where labels match logged predictions, by period, with trend
+    and drop against the champion's holdout."""
+    holdout = None if reference is None else reference.holdout_predictions
+    return performance.evaluate(predictions, labels, holdout, dict(params))
+
+
+# --------------------------------------------------------------------------- health
+
+
+def assess_health(
+    window: Mapping[str, Any],
+    reference_info: Mapping[str, Any] | None,
+    feature_drift: Mapping[str, Any],
+    prediction_drift: Mapping[str, Any],
+    model_performance: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Signals -> named rules -> status, issues and the retrain recommendation."""
+    signals: dict[str, float | None] = dict.fromkeys(health.SIGNALS)
+    unavailable: dict[str, str] = {}
+
+    no_data_reason = None
+    if reference_info is None:
+        no_data_reason = "no champion model in the registry: nothing to monitor against"
+    elif not window["predictions"]:
+        no_data_reason = f"no predictions logged between {window['start']} and {window['end']}"
+
+    if feature_drift.get("status") == "tested":
+        signals["drift_share"] = feature_drift["drift_share"]
+        important = (reference_info or {}).get("important_features") or []
+        if important:
+            drifted = set(feature_drift["drifted_features"])
+            signals["important_features_drifted"] = float(len(drifted & set(important)))
+        else:
+            unavailable["important_features_drifted"] = "no feature importance available"
+    else:
+        for name in ("drift_share", "important_features_drifted"):
+            unavailable[name] = feature_drift.get("reason") or "drift not tested"
+
+    class_mix = prediction_drift.get("class_mix") or {}
+    confidence = prediction_drift.get("confidence") or {}
+    if "drifted" in class_mix:
+        signals["prediction_class_drifted"] = float(class_mix["drifted"])
+        signals["confidence_drifted"] = float(confidence["drifted"])
+        signals["mean_confidence_drop"] = confidence["mean_drop"]
+    else:
+        reason = prediction_drift.get("reason") or "prediction drift not tested"
+        for name in ("prediction_class_drifted", "confidence_drifted", "mean_confidence_drop"):
+            unavailable[name] = reason
+
+    expected = params.get("expected_predictions_per_day")
+    if expected:
+        signals["prediction_volume_ratio"] = window["predictions"] / (
+            float(expected) * window["days"]
+        )
+    else:
+        unavailable["prediction_volume_ratio"] = (
+            "monitoring.health.expected_predictions_per_day is not set"
+        )
+
+    drop = model_performance.get("drop")
+    if drop:
+        signals["macro_f1_drop"] = drop["macro_f1"]
+        signals["accuracy_drop"] = drop["accuracy"]
+    else:
+        status = model_performance.get("status")
+        reason = {
+            "no_labels": "no logged prediction has a label yet",
+            "insufficient_labels": (
+                f"only {model_performance.get('labelled_predictions')} labelled predictions"
+            ),
+        }.get(status, "the champion's holdout metrics are unknown")
+        unavailable["macro_f1_drop"] = unavailable["accuracy_drop"] = reason
+
+    if reference_info is not None:
+        signals["model_age_days"] = reference_info["model_age_days"]
+    else:
+        unavailable["model_age_days"] = "no champion"
+    if window.get("corrupt_line_share") is not None:
+        signals["corrupt_line_share"] = window["corrupt_line_share"]
+    else:
+        unavailable["corrupt_line_share"] = "no log line read"
+
+    verdict = health.assess(signals, unavailable, params["rules"], no_data_reason)
+    logger.info(
+        "monitoring health: %s%s",
+        verdict["status"],
+        "".join(f"\n  - [{i['severity']}] {i['message']}" for i in verdict["issues"]),
+    )
+    return verdict
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, NaN/inf to null, tuples to lists."""
+    if isinstance(value, Mapping):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def build_summary(
+    window: Mapping[str, Any],
+    reference_info: Mapping[str, Any] | None,
+    feature_drift: Mapping[str, Any],
+    prediction_drift: Mapping[str, Any],
+    model_performance: Mapping[str, Any],
+    health_verdict: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """monitoring_summary.json, and the headline figures as MLflow metrics."""
+    summary = _clean(
+        {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "status": health_verdict["status"],
+            "retrain_recommended": health_verdict["retrain_recommended"],
+            "retrain_reasons": health_verdict["retrain_reasons"],
+            "window": window,
+            "reference": reference_info,
+            "drift": feature_drift,
+            "prediction_drift": {
+                key: value for key, value in prediction_drift.items() if key != "confidence_trend"
+            },
+            "confidence_trend": prediction_drift.get("confidence_trend"),
+            "performance": model_performance,
+            "health": health_verdict,
+        }
+    )
+    return summary, mlflow_metrics(summary)
+
+
+def mlflow_metrics(summary: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Figures for the production-monitoring run (kedro-mlflow metrics format)."""
+    figures: dict[str, Any] = {
+        "health_status_code": health.STATUS_CODES[summary["status"]],
+        "retrain_recommended": int(summary["retrain_recommended"]),
+        "predictions": summary["window"]["predictions"],
+        "corrupt_lines": summary["window"]["corrupt_lines"],
+        "issues": sum(1 for i in summary["health"]["issues"] if i["severity"] != health.NO_DATA),
+    }
+    reference = summary.get("reference") or {}
+    figures["model_age_days"] = reference.get("model_age_days")
+    feature_drift = summary["drift"]
+    figures["drift_share"] = feature_drift.get("drift_share")
+    for name, result in (feature_drift.get("features") or {}).items():
+        figures[f"drift_score.{name}"] = result.get("score")
+    prediction = summary.get("prediction_drift") or {}
+    figures["prediction_class_drift_score"] = (prediction.get("class_mix") or {}).get("score")
+    confidence = prediction.get("confidence") or {}
+    figures["mean_confidence"] = confidence.get("current_mean")
+    figures["mean_confidence_drop"] = confidence.get("mean_drop")
+    perf = summary.get("performance") or {}
+    figures["labelled_predictions"] = perf.get("labelled_predictions", 0)
+    for name, value in (perf.get("overall") or {}).items():
+        figures[name] = value
+    for name, value in (perf.get("drop") or {}).items():
+        figures[f"{name}_drop"] = value
+    return {
+        key: {"value": float(value), "step": 0}
+        for key, value in figures.items()
+        if value is not None
+    }
+
+
+def render_prometheus_metrics(summary: Mapping[str, Any]) -> tuple[str, str]:
+    """metrics.prom text, twice: for the textfile collector and for the Pushgateway."""
+    text = prometheus.render(summary, generated_at=time.time())
+    return text, text
+
+
+def enforce_exit_policy(
+    summary: Mapping[str, Any],
+    metrics_prom: str,
+    push_result: Mapping[str, Any] | None,
+    policy: Mapping[str, Any],
+) -> None:
+    """Last node: raise (so `kedro run` exits non-zero) when the status fails the policy.
+
+    It takes the written outputs as inputs only so that Kedro runs it after all of them.
+    """
+    fail_on = policy.get("fail_on", "unhealthy")
+    if fail_on not in EXIT_POLICIES:
+        raise ValueError(f"monitoring.exit_policy.fail_on must be one of {EXIT_POLICIES}")
+    failing = {
+        "never": set(),
+        "unhealthy": {health.UNHEALTHY},
+        "degraded": {health.DEGRADED, health.UNHEALTHY},
+    }[fail_on]
+    if fail_on != "never" and policy.get("fail_on_no_data", True):
+        failing.add(health.NO_DATA)
+    status = summary["status"]
+    issues = [issue["message"] for issue in summary["health"]["issues"]]
+    if push_result and push_result.get("enabled") and not push_result.get("pushed"):
+        logger.warning("monitoring: metrics were not pushed: %s", push_result.get("error"))
+    line = (
+        f"monitoring status {status.upper()} for {summary['window']['start']}.."
+        f"{summary['window']['end']}"
+        + (f": {'; '.join(issues)}" if issues else "")
+        + (" (retrain recommended)" if summary.get("retrain_recommended") else "")
+    )
+    if status in failing:
+        raise MonitoringStatusError(f"{line} [exit_policy.fail_on={fail_on}]")
+    logger.info(line)

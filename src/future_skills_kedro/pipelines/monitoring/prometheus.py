@@ -1,0 +1,227 @@
+"""metrics.prom: the monitoring summary as Prometheus text (node_exporter textfile format).
+
+All gauges, prefix ``future_skills_``. A figure that is unknown this run (no labels yet, no
+champion) is left out rather than written as NaN, so ``absent()`` alerts work. The text is
+rendered by prometheus_client, which escapes label values and writes HELP/TYPE lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pandas as pd
+
+from future_skills_kedro.contract import NEED_LEVELS
+from future_skills_kedro.pipelines.monitoring.health import SEVERITIES, STATUS_CODES
+
+PREFIX = "future_skills_"
+
+
+def _timestamp(day: str | None, end_of_day: bool = False) -> float | None:
+    if not day:
+        return None
+    stamp = pd.Timestamp(day, tz="UTC")
+    if end_of_day:
+        stamp += pd.Timedelta(days=1)
+    return stamp.timestamp()
+
+
+class _SummaryCollector:
+    """A prometheus_client collector over one summary dict (collected once)."""
+
+    def __init__(self, summary: Mapping[str, Any], generated_at: float) -> None:
+        self._summary = summary
+        self._generated_at = generated_at
+
+    def collect(self) -> Iterator[Any]:
+        # A family without samples would only add HELP/TYPE noise.
+        return (family for family in self._families() if family.samples)
+
+    def _families(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        def gauge(name: str, doc: str, value: Any = None, labels=None, samples=()):
+            family = GaugeMetricFamily(f"{PREFIX}{name}", doc, labels=labels)
+            if value is not None:
+                family.add_metric([], float(value))
+            for label_values, sample in samples:
+                if sample is not None:
+                    family.add_metric(list(label_values), float(sample))
+            return family
+
+        s = self._summary
+        window, reference = s["window"], s.get("reference") or {}
+        drift, prediction = s.get("drift") or {}, s.get("prediction_drift") or {}
+        performance, health = s.get("performance") or {}, s["health"]
+
+        yield gauge(
+            "monitoring_last_success_timestamp_seconds",
+            "Unix time the monitoring run finished writing this file (whatever the health).",
+            self._generated_at,
+        )
+        yield gauge(
+            "monitoring_window_start_timestamp_seconds",
+            "Start of the monitored window (UTC midnight).",
+            _timestamp(window.get("start")),
+        )
+        yield gauge(
+            "monitoring_window_end_timestamp_seconds",
+            "End of the monitored window (exclusive, UTC midnight after end_date).",
+            _timestamp(window.get("end"), end_of_day=True),
+        )
+        yield gauge(
+            "monitoring_window_predictions",
+            "Logged predictions read in the window.",
+            window.get("predictions", 0),
+        )
+        yield gauge(
+            "monitoring_log_lines_read",
+            "Non-blank prediction-log lines read for the window.",
+            window.get("lines_read", 0),
+        )
+        yield gauge(
+            "monitoring_log_corrupt_lines",
+            "Prediction-log lines skipped as corrupt.",
+            window.get("corrupt_lines", 0),
+        )
+        status = health["status"]
+        yield gauge(
+            "health_status",
+            "1 for the current health status (healthy, degraded, unhealthy, no_data).",
+            labels=["status"],
+            samples=[((name,), int(name == status)) for name in STATUS_CODES],
+        )
+        yield gauge(
+            "health_status_code",
+            "Health as a number: 0 healthy, 1 degraded, 2 unhealthy, -1 no_data.",
+            STATUS_CODES[status],
+        )
+        counts = {severity: 0 for severity in SEVERITIES}
+        for issue in health["issues"]:
+            if issue["severity"] in counts:
+                counts[issue["severity"]] += 1
+        yield gauge(
+            "health_issues",
+            "Health rules that fired, by severity.",
+            labels=["severity"],
+            samples=[((severity,), count) for severity, count in counts.items()],
+        )
+        yield gauge(
+            "retrain_recommended",
+            "1 when a rule marked retrain fired.",
+            int(bool(s.get("retrain_recommended"))),
+        )
+        if reference.get("version") is not None:
+            yield gauge(
+                "model_info",
+                "The champion monitored (always 1).",
+                labels=["model_name", "version", "semver"],
+                samples=[
+                    (
+                        (
+                            str(reference.get("model_name") or ""),
+                            str(reference.get("version") or ""),
+                            str(reference.get("semver") or ""),
+                        ),
+                        1,
+                    )
+                ],
+            )
+        age_days = reference.get("model_age_days")
+        yield gauge(
+            "model_age_seconds",
+            "Age of the champion version at the end of the window.",
+            None if age_days is None else age_days * 86400.0,
+        )
+
+        features = drift.get("features") or {}
+        yield gauge(
+            "drift_share",
+            "Share of features whose drift test says drifted.",
+            drift.get("drift_share") if features else None,
+        )
+        yield gauge(
+            "drift_features_drifted",
+            "Number of features whose drift test says drifted.",
+            len(drift.get("drifted_features") or []) if features else None,
+        )
+        yield gauge(
+            "feature_drift_score",
+            "Drift score per feature (p-value for ks/chisquare, distance otherwise).",
+            labels=["feature", "method"],
+            samples=[((name, r["method"]), r.get("score")) for name, r in features.items()],
+        )
+        yield gauge(
+            "feature_drift_threshold",
+            "Drift threshold per feature.",
+            labels=["feature", "method"],
+            samples=[((name, r["method"]), r["threshold"]) for name, r in features.items()],
+        )
+        yield gauge(
+            "feature_drift_detected",
+            "1 when the feature drifted.",
+            labels=["feature"],
+            samples=[((name,), int(bool(r["drifted"]))) for name, r in features.items()],
+        )
+
+        class_mix = prediction.get("class_mix") or {}
+        counts_by_level = class_mix.get("current_counts") or {}
+        yield gauge(
+            "predictions",
+            "Logged predictions in the window per predicted level.",
+            labels=["level"],
+            samples=[((level,), counts_by_level.get(level, 0)) for level in NEED_LEVELS],
+        )
+        yield gauge(
+            "prediction_class_drift_score",
+            "Drift of the predicted-class mix vs the champion's holdout predictions.",
+            labels=["method"],
+            samples=[((str(class_mix.get("method")),), class_mix.get("score"))],
+        )
+        confidence = prediction.get("confidence") or {}
+        yield gauge(
+            "mean_confidence",
+            "Mean confidence of the predictions (window) and of the holdout (reference).",
+            labels=["source"],
+            samples=[
+                (("window",), confidence.get("current_mean")),
+                (("reference",), confidence.get("reference_mean")),
+            ],
+        )
+        yield gauge(
+            "confidence_drift_score",
+            "Drift of the confidence distribution vs the champion's holdout predictions.",
+            labels=["method"],
+            samples=[((str(confidence.get("method")),), confidence.get("score"))],
+        )
+
+        yield gauge(
+            "performance_labelled_predictions",
+            "Logged predictions in the window that have a label.",
+            performance.get("labelled_predictions", 0),
+        )
+        overall = performance.get("overall") or {}
+        baseline = performance.get("reference") or {}
+        for metric in ("accuracy", "macro_f1"):
+            yield gauge(
+                f"performance_{metric}",
+                f"{metric} of labelled predictions (window) and on the holdout (reference).",
+                labels=["scope"],
+                samples=[(("window",), overall.get(metric)), (("reference",), baseline.get(metric))],
+            )
+        drop = performance.get("drop") or {}
+        yield gauge(
+            "performance_macro_f1_drop",
+            "Holdout macro-F1 minus window macro-F1 (when enough labels).",
+            drop.get("macro_f1"),
+        )
+
+
+def render(summary: Mapping[str, Any], generated_at: float) -> str:
+    """Prometheus text exposition of the summary."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SummaryCollector(summary, generated_at))
+    return generate_latest(registry).decode("utf-8")

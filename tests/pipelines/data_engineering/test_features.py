@@ -1,0 +1,123 @@
+"""As-of joins of the shared feature builder and the model-input candidates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from future_skills_kedro.contract import MODEL_INPUT_COLUMNS, TARGET_COLUMN
+from future_skills_kedro.pipelines.data_engineering import build_feature_table
+from future_skills_kedro.pipelines.data_engineering.nodes import build_model_input_candidates
+from future_skills_kedro.pipelines.data_engineering.schemas import model_input_schema
+
+from .raw_tables import schema_checked, valid_raw_tables
+
+SOURCES = ("job_roles", "skills", "market_signals", "economic_indicators", "internal_signals")
+
+
+@pytest.fixture
+def sources() -> dict[str, pd.DataFrame]:
+    tables = schema_checked(valid_raw_tables())
+    return {name: tables[name] for name in SOURCES}
+
+
+def _keys(*rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["job_role_id", "skill_id", "horizon_years", "as_of_date"])
+
+
+def test_label_between_two_signals_takes_the_earlier_one(sources):
+    # S1 market signals at 2021-12-31 (0.10) and 2022-06-30 (0.60).
+    features = build_feature_table(
+        _keys(("R1", "S1", 1, "2022-03-31"), ("R1", "S1", 3, "2022-06-30")), **sources
+    )
+    assert features["trend_score"].tolist() == [0.10, 0.60]  # earlier; exact date matches
+    assert features["avg_salary_k"].tolist() == [100.0, 120.0]
+    # Economic indicator by the role's department (Data: 0.55 then 0.65).
+    assert features["economic_indicator"].tolist() == [0.55, 0.65]
+    # Internal signals by (role, skill): only 2021-12-31.
+    assert features["internal_usage"].tolist() == [0.30, 0.30]
+    assert features["training_requests"].tolist() == [4.0, 4.0]
+    assert features[["job_role_name", "department", "seniority"]].iloc[0].tolist() == [
+        "Data Scientist",
+        "Data",
+        "senior",
+    ]
+    assert features[["skill_name", "skill_category"]].iloc[0].tolist() == ["Python", "programming"]
+
+
+def test_feature_rows_keep_key_order_columns_and_dtypes(sources):
+    keys = _keys(
+        ("R2", "S1", 5, "2022-06-30"),
+        ("R1", "S2", 1, "2022-03-31"),
+        ("R1", "S1", 3, "2021-12-31"),
+    )
+    features = build_feature_table(keys, **sources)
+    assert tuple(features.columns) == tuple(c for c in MODEL_INPUT_COLUMNS if c != TARGET_COLUMN)
+    assert features[["job_role_id", "skill_id"]].values.tolist() == [
+        ["R2", "S1"],
+        ["R1", "S2"],
+        ["R1", "S1"],
+    ]
+    assert features["economic_indicator"].tolist() == [0.45, 0.55, 0.55]
+    model_input_schema(with_target=False, allow_missing_features=False).validate(features)
+
+
+def test_no_signal_at_or_before_the_date_leaves_features_missing(sources):
+    features = build_feature_table(
+        _keys(("R1", "S1", 1, "2021-09-30"), ("R9", "S1", 1, "2022-03-31")), **sources
+    )
+    assert np.isnan(features.loc[0, "trend_score"])
+    assert np.isnan(features.loc[0, "economic_indicator"])
+    assert np.isnan(features.loc[0, "internal_usage"])
+    assert features.loc[1, "trend_score"] == 0.10  # market signals do not depend on the role
+    assert pd.isna(features.loc[1, "job_role_name"])
+    model_input_schema(with_target=False).validate(features)  # inference may see gaps
+
+
+def test_label_before_any_signal_is_rejected_with_reason():
+    tables = schema_checked(valid_raw_tables())
+    labels = tables["skill_need_labels"]
+    early = labels.iloc[[0]].assign(as_of_date=pd.Timestamp("2021-09-30"), row_number=6)
+    labels = pd.concat([labels, early], ignore_index=True)
+    candidates, records = build_model_input_candidates(labels, *(tables[s] for s in SOURCES))
+    assert records[["file", "row_number", "column", "value", "reason"]].values.tolist() == [
+        ["skill_need_labels.csv", 6, "as_of_date", "2021-09-30", reason]
+        for reason in (
+            "no market signal at or before 2021-09-30",
+            "no economic indicator at or before 2021-09-30",
+            "no internal signal at or before 2021-09-30",
+        )
+    ]
+    assert set(records["rule"]) == {
+        "no market signal at or before as_of_date",
+        "no economic indicator at or before as_of_date",
+        "no internal signal at or before as_of_date",
+    }
+    assert len(candidates) == len(labels) - 1
+
+
+def test_model_input_candidates_are_complete_and_sorted():
+    tables = schema_checked(valid_raw_tables())
+    candidates, records = build_model_input_candidates(
+        tables["skill_need_labels"], *(tables[s] for s in SOURCES)
+    )
+    assert records.empty
+    assert tuple(candidates.columns) == MODEL_INPUT_COLUMNS
+    assert candidates[["as_of_date", "job_role_id", "skill_id", "horizon_years"]].astype(
+        {"as_of_date": "str"}
+    ).values.tolist() == [
+        ["2022-03-31", "R1", "S1", 1],
+        ["2022-03-31", "R1", "S2", 5],
+        ["2022-03-31", "R2", "S1", 1],
+        ["2022-06-30", "R1", "S1", 3],
+    ]
+    assert candidates[TARGET_COLUMN].tolist() == ["HIGH", "LOW", "HIGH", "MEDIUM"]
+    assert str(candidates["as_of_date"].dtype) == "datetime64[ns]"
+    assert str(candidates["horizon_years"].dtype) == "int64"
+    assert candidates.drop(columns=TARGET_COLUMN).notna().all().all()
+
+
+def test_keys_with_missing_dates_are_refused(sources):
+    with pytest.raises(ValueError, match="missing as_of_date"):
+        build_feature_table(_keys(("R1", "S1", 1, None)), **sources)

@@ -1,0 +1,140 @@
+"""The pipeline, run in-process by Kedro's runner on memory datasets, and its catalog entries."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from future_skills_kedro.contract import MODEL_INPUT_COLUMNS
+from future_skills_kedro.pipelines.data_engineering import create_pipeline
+from future_skills_kedro.pipelines.data_engineering.nodes import RejectedShareError
+
+from .raw_tables import valid_raw_tables
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+OUTPUTS = (
+    "model_input_table",
+    "rejected_rows",
+    "data_quality_report",
+    "validated_job_roles",
+    "validated_skills",
+    "validated_market_signals",
+    "validated_economic_indicators",
+    "validated_internal_signals",
+)
+
+
+@cache
+def _conf() -> OmegaConfigLoader:
+    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+
+
+def _catalog(raw: dict[str, pd.DataFrame], tmp_path: Path) -> DataCatalog:
+    """Hand-made raw tables in memory; outputs as declared in the catalog, under tmp_path."""
+    conf = _conf()
+    outputs = {}
+    for name in OUTPUTS:
+        config = dict(conf["catalog"][name])
+        config["filepath"] = str(tmp_path / Path(config["filepath"]).name)
+        outputs[name] = config
+    catalog = DataCatalog.from_config(outputs)
+    params = conf["parameters"]["data_engineering"]
+    catalog["params:data_engineering"] = MemoryDataset(params)
+    for key, value in params.items():
+        catalog[f"params:data_engineering.{key}"] = MemoryDataset(value)
+    for name, table in raw.items():
+        catalog[name] = MemoryDataset(table)
+    return catalog
+
+
+def _run(raw: dict[str, pd.DataFrame], tmp_path: Path) -> DataCatalog:
+    catalog = _catalog(raw, tmp_path)
+    SequentialRunner().run(create_pipeline(), catalog)
+    return catalog
+
+
+def test_pipeline_builds_model_input_and_report(tmp_path: Path):
+    catalog = _run(valid_raw_tables(), tmp_path)
+    table = catalog.load("model_input_table")
+    assert tuple(table.columns) == MODEL_INPUT_COLUMNS
+    assert len(table) == 4
+    assert str(table["as_of_date"].dtype) == "datetime64[ns]"
+    # Written with its header although nothing was rejected.
+    rejected_text = (tmp_path / "rejected_rows.csv").read_text()
+    assert rejected_text.strip() == "file,row_number,column,value,reason"
+    report = catalog.load("data_quality_report")
+    assert report["within_limits"]
+    assert report["files"]["skill_need_labels.csv"]["rows_kept"] == 4
+    assert len(catalog.load("validated_market_signals")) == 3
+
+
+def test_failed_gate_leaves_rejected_rows_and_report_but_publishes_nothing(tmp_path: Path):
+    raw = valid_raw_tables()
+    raw["market_signals"].loc[0, "trend_score"] = "abc"  # 1 of 3 rows, > 5 %
+    catalog = _catalog(raw, tmp_path)
+    with pytest.raises(RejectedShareError, match=r"market_signals\.csv: 1 of 3 rows"):
+        SequentialRunner().run(create_pipeline(), catalog)
+    assert catalog.load("rejected_rows")["value"].tolist()[0] == "abc"
+    assert not catalog.load("data_quality_report")["within_limits"]
+    assert not catalog.exists("model_input_table")
+    assert not catalog.exists("validated_skills")
+
+
+def test_every_label_rejected_fails_on_the_gate_not_on_a_crash(tmp_path: Path):
+    raw = valid_raw_tables()
+    raw["skills"]["skill_category"] = ""  # every skill, hence every label, rejected
+    catalog = _catalog(raw, tmp_path)
+    with pytest.raises(RejectedShareError, match=r"skill_need_labels\.csv: 4 of 4 rows"):
+        SequentialRunner().run(create_pipeline(), catalog)
+    report = catalog.load("data_quality_report")
+    assert report["model_input_table"]["rows"] == 0
+
+
+def test_pipeline_nodes_are_named_and_tagged():
+    pipeline = create_pipeline()
+    names = {node.name for node in pipeline.nodes}
+    assert {"validate_market_signals", "enforce_rejected_share_limit"} <= names
+    assert pipeline.only_nodes_with_tags("validation").nodes
+    assert pipeline.only_nodes_with_tags("features").nodes
+    assert set(pipeline.inputs()) == {
+        "job_roles",
+        "skills",
+        "market_signals",
+        "economic_indicators",
+        "internal_signals",
+        "skill_need_labels",
+        "params:data_engineering",
+        "params:data_engineering.require_quarter_end_dates",
+        "params:data_engineering.failure_cases_in_error",
+    }
+
+
+def test_catalog_declares_every_persisted_dataset_with_a_layer():
+    catalog_conf = _conf()["catalog"]
+    layers = {
+        name: catalog_conf[name]["metadata"]["kedro-viz"]["layer"]
+        for name in (*valid_raw_tables(), *OUTPUTS)
+    }
+    assert layers["skill_need_labels"] == "raw"
+    assert layers["rejected_rows"] == "intermediate"
+    assert layers["model_input_table"] == "model_input"
+    assert layers["data_quality_report"] == "reporting"
+    assert catalog_conf["market_signals"]["load_args"]["dtype"] == "str"
+    assert not [
+        name for name in catalog_conf if name.startswith(("schema_checked_", "referenced_"))
+    ]
+
+
+def test_raw_catalog_entry_reads_every_value_as_text(tmp_path: Path):
+    config = dict(_conf()["catalog"]["skills"])
+    path = tmp_path / "skills.csv"
+    path.write_text("skill_id,skill_name,skill_category\nNA,null,001\n")
+    config["filepath"] = str(path)
+    catalog = DataCatalog.from_config({"skills": config})
+    assert catalog.load("skills").values.tolist() == [["NA", "null", "001"]]

@@ -1,0 +1,194 @@
+"""The real `kedro run --pipelines training` in a subprocess, checked through MlflowClient."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import kedro_env, run_kedro
+
+pytestmark = pytest.mark.integration
+
+MODEL_NAME = "future-skills-model"
+EXPECTED_METRICS = {
+    "accuracy",
+    "macro_precision",
+    "macro_recall",
+    "macro_f1",
+    "weighted_precision",
+    "weighted_recall",
+    "weighted_f1",
+    "log_loss",
+    "fit_duration_s",
+    *(
+        f"{kind}_{level}"
+        for kind in ("precision", "recall", "f1", "support")
+        for level in ("low", "medium", "high")
+    ),
+}
+EXPECTED_ARTIFACTS = {
+    "evaluation/confusion_matrix.png",
+    "evaluation/classification_report.json",
+    "evaluation/permutation_importance.csv",
+    "evaluation/permutation_importance.png",
+    "evaluation/holdout_predictions.parquet",
+    "evaluation/paired_correctness.parquet",
+    "evaluation/promotion_evidence.json",
+    "monitoring/reference_features.parquet",
+}
+
+
+def _client(project: Path) -> MlflowClient:
+    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
+    found = set()
+    for item in client.list_artifacts(run_id, path):
+        found |= _artifact_paths(client, run_id, item.path) if item.is_dir else {item.path}
+    return found
+
+
+def _assert_ok(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory) -> Path:
+    """One real training run shared by the read-only checks of this module."""
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("trained"))
+    _assert_ok(run_kedro(project, "run", "--pipelines", "training"))
+    return project
+
+
+def test_training_run_logs_params_metrics_artifacts_and_registers(trained_project):
+    client = _client(trained_project)
+    experiment = client.get_experiment_by_name("model-training")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert EXPECTED_METRICS <= set(run.data.metrics)
+    assert 0.0 < run.data.metrics["macro_f1"] < 1.0
+    params = run.data.params
+    assert params["model.algorithm"] == "hist_gradient_boosting"
+    assert params["model.learning_rate"] == "0.1"
+    assert params["training.split.strategy"] == "time"
+    assert int(params["model_input_rows"]) > 1000
+    assert int(params["split.train_rows"]) + int(params["split.holdout_rows"]) == int(
+        params["model_input_rows"]
+    )
+    assert len(params["data_hash"]) == 16
+    assert not any("password" in key.lower() or "secret" in key.lower() for key in params)
+    assert EXPECTED_ARTIFACTS <= _artifact_paths(client, run.info.run_id)
+
+    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    assert [v.run_id for v in versions] == [run.info.run_id]
+    # The first model passing the floor becomes champion (lifecycle hook).
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    assert champion.version == "1"
+    assert champion.tags["semver"] == "1.0.0"
+    assert champion.tags["stage"] == "Production"
+    evidence = json.loads((trained_project / "data/06_models/promotion_evidence.json").read_text())
+    assert evidence["champion"]["status"] == "absent"
+
+
+def test_registered_model_loads_and_predicts_in_a_fresh_process(trained_project):
+    rows = pd.read_parquet(trained_project / "data/05_model_input/model_input_rows.parquet")
+    script = f"""
+import json, sys, mlflow, pandas as pd
+mlflow.set_tracking_uri({f"sqlite:///{(trained_project / 'mlflow.db').as_posix()}"!r})
+model = mlflow.pyfunc.load_model("models:/{MODEL_NAME}/1")
+rows = pd.read_parquet({str(trained_project / "data/05_model_input/model_input_rows.parquet")!r})
+out = model.predict(rows)
+print(json.dumps({{"columns": list(out.columns), "n": len(out),
+                  "levels": sorted(set(out["predicted_need_level"]))}}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=kedro_env(trained_project),
+        cwd=trained_project,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["n"] == len(rows)
+    assert answer["columns"] == [
+        "predicted_need_level",
+        "prob_LOW",
+        "prob_MEDIUM",
+        "prob_HIGH",
+        "confidence",
+    ]
+    assert set(answer["levels"]) <= {"LOW", "MEDIUM", "HIGH"}
+
+
+def test_second_run_scores_the_champion_on_the_same_holdout(trained_project):
+    _assert_ok(run_kedro(trained_project, "run", "--pipelines", "training"))
+    client = _client(trained_project)
+    experiment = client.get_experiment_by_name("model-training")
+    latest = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"])[0]
+    metrics = latest.data.metrics
+    assert {"champion_macro_f1", "champion_accuracy", "champion_log_loss"} <= set(metrics)
+    paired = pd.read_parquet(trained_project / "data/06_models/paired_correctness.parquet")
+    holdout = pd.read_parquet(trained_project / "data/07_model_output/holdout_predictions.parquet")
+    assert len(paired) == len(holdout) == int(latest.data.params["split.holdout_rows"])
+    assert paired["champion_correct"].notna().all()
+    # Same data, same seed: the champion's holdout score equals the first run's.
+    assert paired["champion_correct"].mean() == pytest.approx(metrics["champion_accuracy"])
+    evidence = json.loads((trained_project / "data/06_models/promotion_evidence.json").read_text())
+    assert evidence["champion"]["status"] == "compared"
+    assert evidence["champion"]["version"] == "1"
+
+
+def test_evaluation_pipeline_re_evaluates_the_champion(trained_project):
+    _assert_ok(run_kedro(trained_project, "run", "--pipelines", "evaluation"))
+    report = json.loads(
+        (trained_project / "data/08_reporting/evaluation/evaluation_report.json").read_text()
+    )
+    assert report["models"]["champion"]["status"] == "evaluated"
+    assert 0 < report["models"]["champion"]["metrics"]["macro_f1"] < 1
+    assert report["window"]["rows"] > 0
+    assert (trained_project / "data/08_reporting/evaluation/metrics_by_quarter.png").exists()
+    client = _client(trained_project)
+    experiment = client.get_experiment_by_name("model-evaluation")
+    run = client.search_runs([experiment.experiment_id])[0]
+    assert "champion_macro_f1" in run.data.metrics
+
+
+def test_unreachable_tracking_server_fails_fast_and_names_the_uri(project_copy):
+    env = kedro_env(project_copy)
+    env["MLFLOW_TRACKING_URI"] = "http://127.0.0.1:9"
+    started = time.monotonic()
+    result = run_kedro(project_copy, "run", "--pipelines", "training", env=env, timeout=300)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "http://127.0.0.1:9" in result.stdout + result.stderr
+    assert elapsed < 60, f"took {elapsed:.0f}s to give up"
+    assert not (project_copy / "mlflow.db").exists()
+
+
+def test_single_class_input_fails_before_anything_is_registered(project_copy):
+    labels_path = project_copy / "data/01_raw/skill_need_labels.csv"
+    labels = pd.read_csv(labels_path, dtype=str)
+    labels["future_need_level"] = "HIGH"
+    labels.to_csv(labels_path, index=False)
+    result = run_kedro(project_copy, "run", "--pipelines", "training")
+    assert result.returncode != 0
+    assert "single target class" in result.stdout + result.stderr
+    client = _client(project_copy)
+    assert client.search_model_versions(f"name='{MODEL_NAME}'") == []
