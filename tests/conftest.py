@@ -37,6 +37,16 @@ _OUTPUT_DIRS = (
 )
 
 
+# Real training runs with a smaller model: for tests that check plumbing, not model quality.
+FAST_TRAINING_PARAMS = ",".join(
+    [
+        "training.model.hyperparameters.hist_gradient_boosting.max_iter=20",
+        "training.permutation_importance.n_repeats=1",
+        "training.permutation_importance.max_rows=1000",
+    ]
+)
+
+
 def kedro_env(project: Path) -> dict[str, str]:
     """Environment of a subprocess run: no telemetry, an MLflow store inside the copy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}

@@ -59,6 +59,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         model_name: str,
         alias: str = "champion",
         required: bool = False,
+        *,
         reference_features_artifact: str = REFERENCE_FEATURES_ARTIFACT,
         holdout_predictions_artifact: str = HOLDOUT_PREDICTIONS_ARTIFACT,
         feature_importance_artifact: str = FEATURE_IMPORTANCE_ARTIFACT,

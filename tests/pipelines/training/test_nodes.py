@@ -146,7 +146,7 @@ def test_holdout_evaluation_reports_every_metric_and_row():
     table = make_model_input()
     train, holdout, _ = split_train_holdout(table, SPLIT)
     classifier, fit_metrics, _ = train_classifier(train, MODEL)
-    metrics, predictions, report = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    metrics, _, predictions, report = evaluate_on_holdout(classifier, holdout, fit_metrics)
     names = set(metrics)
     for expected in (
         "accuracy",
@@ -215,7 +215,7 @@ def test_champion_is_scored_on_the_same_holdout_rows():
     table = make_model_input()
     train, holdout, _ = split_train_holdout(table, SPLIT)
     classifier, fit_metrics, _ = train_classifier(train, MODEL)
-    _, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    _, _, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
     metrics, comparison, paired = evaluate_champion(
         _champion(_FixedModel("HIGH")), holdout, predictions
     )
@@ -236,13 +236,13 @@ def test_absent_or_incompatible_champion_is_recorded_not_compared(champion, stat
     table = make_model_input()
     train, holdout, _ = split_train_holdout(table, SPLIT)
     classifier, fit_metrics, _ = train_classifier(train, MODEL)
-    holdout_metrics, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    _, holdout_scores, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
     metrics, comparison, paired = evaluate_champion(champion, holdout, predictions)
     assert metrics == {}
     assert comparison["status"] == status
     assert paired["champion_correct"].isna().all()
     evidence, run_params = build_promotion_evidence(
-        table, holdout.loc[:, list(FEATURE_COLUMNS)], paired, {}, MODEL, holdout_metrics, comparison
+        table, holdout.loc[:, list(FEATURE_COLUMNS)], paired, {}, MODEL, holdout_scores, comparison
     )
     assert evidence["champion"]["status"] == status
     assert evidence["target_classes"] == ["HIGH", "LOW", "MEDIUM"]

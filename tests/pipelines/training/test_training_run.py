@@ -97,7 +97,7 @@ def test_training_run_logs_params_metrics_artifacts_and_registers(trained_projec
     assert [v.run_id for v in versions] == [run.info.run_id]
     # The first model passing the floor becomes champion (lifecycle hook).
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
-    assert champion.version == "1"
+    assert str(champion.version) == "1"
     assert champion.tags["semver"] == "1.0.0"
     assert champion.tags["stage"] == "Production"
     evidence = json.loads((trained_project / "data/06_models/promotion_evidence.json").read_text())

@@ -302,7 +302,9 @@ def builtin_feature_drift(
     reference: pd.DataFrame, current: pd.DataFrame, specs: Sequence[ColumnSpec]
 ) -> dict[str, dict[str, Any]]:
     """Per-feature drift on all rows of both prepared frames."""
-    return {spec.name: test_column(reference[spec.name], current[spec.name], spec) for spec in specs}
+    return {
+        spec.name: test_column(reference[spec.name], current[spec.name], spec) for spec in specs
+    }
 
 
 def drift_share(features: Mapping[str, Mapping[str, Any]]) -> float:

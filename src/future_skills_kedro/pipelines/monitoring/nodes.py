@@ -88,7 +88,7 @@ def load_prediction_window(
         "predictions": len(frame),
     }
     if len(frame):
-        days = frame["timestamp"].dt.strftime("%Y-%m-%d").value_counts().sort_index()
+        days = performance.utc_day(frame["timestamp"]).value_counts().sort_index()
         info["predictions_by_day"] = {str(k): int(v) for k, v in days.items()}
         versions = frame["model_version"].astype("str").value_counts().sort_index()
         info["model_versions"] = {str(k): int(v) for k, v in versions.items()}
@@ -204,7 +204,7 @@ def detect_feature_drift(
             evidently_features, report_html = drift.run_evidently(
                 ref, report_rows, specs, share_threshold
             )
-        except Exception as error:  # noqa: BLE001 - any Evidently failure means fallback
+        except Exception as error:  # any Evidently failure means the fallback, not a crash
             fallback_reason = f"Evidently failed: {type(error).__name__}: {error}"
             logger.warning("monitoring: %s; using the built-in drift engine", fallback_reason)
             report["error"] = fallback_reason
@@ -305,7 +305,7 @@ def detect_prediction_drift(
     result["confidence"] = confidence
 
     daily = (
-        predictions.assign(day=predictions["timestamp"].dt.strftime("%Y-%m-%d"))
+        predictions.assign(day=performance.utc_day(predictions["timestamp"]))
         .groupby("day", sort=True)[CONFIDENCE_COLUMN]
         .agg(["size", "mean"])
     )
@@ -341,7 +341,72 @@ def evaluate_performance(
 # --------------------------------------------------------------------------- health
 
 
-def assess_health(
+# A signal is a number the rules compare, or a reason why it is unknown this time.
+_Signals = dict[str, "float | str"]
+
+
+def _drift_signals(feature_drift: Mapping[str, Any], important: list[str]) -> _Signals:
+    if feature_drift.get("status") != "tested":
+        reason = feature_drift.get("reason") or "drift not tested"
+        return {"drift_share": reason, "important_features_drifted": reason}
+    drifted = set(feature_drift["drifted_features"])
+    return {
+        "drift_share": feature_drift["drift_share"],
+        "important_features_drifted": (
+            float(len(drifted & set(important))) if important else "no feature importance available"
+        ),
+    }
+
+
+def _prediction_signals(prediction_drift: Mapping[str, Any]) -> _Signals:
+    class_mix = prediction_drift.get("class_mix") or {}
+    confidence = prediction_drift.get("confidence") or {}
+    if "drifted" not in class_mix:
+        reason = prediction_drift.get("reason") or "prediction drift not tested"
+        return dict.fromkeys(
+            ("prediction_class_drifted", "confidence_drifted", "mean_confidence_drop"), reason
+        )
+    return {
+        "prediction_class_drifted": float(class_mix["drifted"]),
+        "confidence_drifted": float(confidence["drifted"]),
+        "mean_confidence_drop": confidence["mean_drop"],
+    }
+
+
+def _performance_signals(model_performance: Mapping[str, Any]) -> _Signals:
+    drop = model_performance.get("drop")
+    if drop:
+        return {"macro_f1_drop": drop["macro_f1"], "accuracy_drop": drop["accuracy"]}
+    reason = {
+        "no_labels": "no logged prediction has a label yet",
+        "insufficient_labels": (
+            f"only {model_performance.get('labelled_predictions')} labelled predictions"
+        ),
+    }.get(model_performance.get("status"), "the champion's holdout metrics are unknown")
+    return {"macro_f1_drop": reason, "accuracy_drop": reason}
+
+
+def _window_signals(
+    window: Mapping[str, Any], reference_info: Mapping[str, Any] | None, expected: Any
+) -> _Signals:
+    return {
+        "prediction_volume_ratio": (
+            window["predictions"] / (float(expected) * window["days"])
+            if expected
+            else "monitoring.health.expected_predictions_per_day is not set"
+        ),
+        "model_age_days": (
+            reference_info["model_age_days"] if reference_info is not None else "no champion"
+        ),
+        "corrupt_line_share": (
+            window["corrupt_line_share"]
+            if window.get("corrupt_line_share") is not None
+            else "no log line read"
+        ),
+    }
+
+
+def assess_health(  # noqa: PLR0917 - Kedro passes one positional argument per input
     window: Mapping[str, Any],
     reference_info: Mapping[str, Any] | None,
     feature_drift: Mapping[str, Any],
@@ -350,70 +415,22 @@ def assess_health(
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Signals -> named rules -> status, issues and the retrain recommendation."""
-    signals: dict[str, float | None] = dict.fromkeys(health.SIGNALS)
-    unavailable: dict[str, str] = {}
-
     no_data_reason = None
     if reference_info is None:
         no_data_reason = "no champion model in the registry: nothing to monitor against"
     elif not window["predictions"]:
         no_data_reason = f"no predictions logged between {window['start']} and {window['end']}"
 
-    if feature_drift.get("status") == "tested":
-        signals["drift_share"] = feature_drift["drift_share"]
-        important = (reference_info or {}).get("important_features") or []
-        if important:
-            drifted = set(feature_drift["drifted_features"])
-            signals["important_features_drifted"] = float(len(drifted & set(important)))
-        else:
-            unavailable["important_features_drifted"] = "no feature importance available"
-    else:
-        for name in ("drift_share", "important_features_drifted"):
-            unavailable[name] = feature_drift.get("reason") or "drift not tested"
-
-    class_mix = prediction_drift.get("class_mix") or {}
-    confidence = prediction_drift.get("confidence") or {}
-    if "drifted" in class_mix:
-        signals["prediction_class_drifted"] = float(class_mix["drifted"])
-        signals["confidence_drifted"] = float(confidence["drifted"])
-        signals["mean_confidence_drop"] = confidence["mean_drop"]
-    else:
-        reason = prediction_drift.get("reason") or "prediction drift not tested"
-        for name in ("prediction_class_drifted", "confidence_drifted", "mean_confidence_drop"):
-            unavailable[name] = reason
-
-    expected = params.get("expected_predictions_per_day")
-    if expected:
-        signals["prediction_volume_ratio"] = window["predictions"] / (
-            float(expected) * window["days"]
-        )
-    else:
-        unavailable["prediction_volume_ratio"] = (
-            "monitoring.health.expected_predictions_per_day is not set"
-        )
-
-    drop = model_performance.get("drop")
-    if drop:
-        signals["macro_f1_drop"] = drop["macro_f1"]
-        signals["accuracy_drop"] = drop["accuracy"]
-    else:
-        status = model_performance.get("status")
-        reason = {
-            "no_labels": "no logged prediction has a label yet",
-            "insufficient_labels": (
-                f"only {model_performance.get('labelled_predictions')} labelled predictions"
-            ),
-        }.get(status, "the champion's holdout metrics are unknown")
-        unavailable["macro_f1_drop"] = unavailable["accuracy_drop"] = reason
-
-    if reference_info is not None:
-        signals["model_age_days"] = reference_info["model_age_days"]
-    else:
-        unavailable["model_age_days"] = "no champion"
-    if window.get("corrupt_line_share") is not None:
-        signals["corrupt_line_share"] = window["corrupt_line_share"]
-    else:
-        unavailable["corrupt_line_share"] = "no log line read"
+    important = list((reference_info or {}).get("important_features") or [])
+    collected = {
+        **_drift_signals(feature_drift, important),
+        **_prediction_signals(prediction_drift),
+        **_performance_signals(model_performance),
+        **_window_signals(window, reference_info, params.get("expected_predictions_per_day")),
+    }
+    signals = {name: collected.get(name) for name in health.SIGNALS}
+    unavailable = {name: value for name, value in signals.items() if isinstance(value, str)}
+    signals = {name: None if name in unavailable else value for name, value in signals.items()}
 
     verdict = health.assess(signals, unavailable, params["rules"], no_data_reason)
     logger.info(
@@ -443,7 +460,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_summary(
+def build_summary(  # noqa: PLR0917 - Kedro passes one positional argument per input
     window: Mapping[str, Any],
     reference_info: Mapping[str, Any] | None,
     feature_drift: Mapping[str, Any],

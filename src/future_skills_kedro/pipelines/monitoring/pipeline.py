@@ -43,7 +43,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 detect_feature_drift,
-                inputs=["monitoring_predictions", "monitoring_reference", "params:monitoring.drift"],
+                inputs=[
+                    "monitoring_predictions",
+                    "monitoring_reference",
+                    "params:monitoring.drift",
+                ],
                 outputs=["monitoring_feature_drift", "monitoring_drift_report"],
                 name="detect_feature_drift",
                 tags=["drift"],

@@ -208,7 +208,10 @@ class _SummaryCollector:
                 f"performance_{metric}",
                 f"{metric} of labelled predictions (window) and on the holdout (reference).",
                 labels=["scope"],
-                samples=[(("window",), overall.get(metric)), (("reference",), baseline.get(metric))],
+                samples=[
+                    (("window",), overall.get(metric)),
+                    (("reference",), baseline.get(metric)),
+                ],
             )
         drop = performance.get("drop") or {}
         yield gauge(

@@ -178,8 +178,8 @@ def score_model_input(classifier, model_input_rows: pd.DataFrame) -> pd.DataFram
 
 def evaluate_on_holdout(
     classifier, holdout_set: pd.DataFrame, fit_metrics: dict[str, float]
-) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any]]:
-    """Holdout metrics (for MLflow), per-row predictions, and a classification report."""
+) -> tuple[dict[str, Any], dict[str, float], pd.DataFrame, dict[str, Any]]:
+    """Holdout metrics (for MLflow and as plain values), per-row predictions, a report."""
     from sklearn.metrics import classification_report
 
     scored = predict_need_levels(classifier, holdout_set)
@@ -197,7 +197,7 @@ def evaluate_on_holdout(
         output_dict=True,
         zero_division=0,
     )
-    return _as_mlflow_metrics(metrics), holdout_predictions, report
+    return _as_mlflow_metrics(metrics), metrics, holdout_predictions, report
 
 
 def _as_mlflow_metrics(metrics: dict[str, float], prefix: str = "") -> dict[str, Any]:
@@ -321,7 +321,7 @@ def build_promotion_evidence(
     paired_correctness: pd.DataFrame,
     split_info: dict[str, Any],
     model: dict[str, Any],
-    holdout_metrics: dict[str, Any],
+    holdout_scores: dict[str, float],
     champion_comparison: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the lifecycle hook needs to version and promote the new model, and run params."""
@@ -334,7 +334,7 @@ def build_promotion_evidence(
     # Same holdout rows => comparable metrics across versions (used if the champion changes).
     holdout_hash = hash_frame(paired_correctness.loc[:, list(KEY_COLUMNS)])
     evidence = {
-        "metrics": {name: entry["value"] for name, entry in holdout_metrics.items()},
+        "metrics": holdout_scores,
         "champion": champion_comparison,
         "input_schema": [list(pair) for pair in schema_of(model_input_rows)],
         "target_classes": list(target_classes_of(model_input_table[TARGET_COLUMN].dropna())),

@@ -66,7 +66,12 @@ def create_model_pipeline(**kwargs) -> Pipeline:
             node(
                 evaluate_on_holdout,
                 inputs=["classifier", "holdout_set", "fit_metrics"],
-                outputs=["holdout_metrics", "holdout_predictions", "classification_report"],
+                outputs=[
+                    "holdout_metrics",
+                    "holdout_scores",
+                    "holdout_predictions",
+                    "classification_report",
+                ],
                 name="evaluate_on_holdout",
                 tags=["evaluate"],
             ),
@@ -99,7 +104,7 @@ def create_model_pipeline(**kwargs) -> Pipeline:
                     "paired_correctness",
                     "split_info",
                     "params:training.model",
-                    "holdout_metrics",
+                    "holdout_scores",
                     "champion_comparison",
                 ],
                 outputs=["promotion_evidence", "training_run_params"],

@@ -1,0 +1,545 @@
+"""Inference nodes: scoring snapshot, row checks, champion scoring, predictions, logs, tracking.
+
+Pure functions (frames and dicts in, frames and dicts out); the registry, files and MLflow
+are reached through the catalog only. The one impurity is the clock: scoring is timed and
+stamped, because the prediction logs (ARCHITECTURE.md §6) need both.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
+    FEATURE_COLUMNS,
+    HORIZONS,
+    KEY_COLUMNS,
+    NEED_LEVELS,
+    SENIORITIES,
+)
+
+# Imported from the package, not re-implemented: training's model-input table and this
+# snapshot come out of the very same function (tests check the identity).
+from future_skills_kedro.pipelines.data_engineering import (
+    build_feature_table,
+    missing_feature_reasons,
+)
+from future_skills_kedro.scoring import (
+    CONFIDENCE_COLUMN,
+    PREDICTION_COLUMN,
+    PROBABILITY_COLUMNS,
+)
+
+logger = logging.getLogger(__name__)
+
+SIGNAL_TABLES = ("market_signals", "economic_indicators", "internal_signals")
+REJECTED_SCORING_COLUMNS = (*KEY_COLUMNS, "column", "value", "reason")
+UNSEEN_COLUMN = "unseen_categories"
+_MAX_LISTED_VALUES = 20  # unseen values named in the summary, per column
+# Contract ranges of the numeric features (ARCHITECTURE.md §3). The validated tables already
+# hold them; checked again because a bad value must never reach the model silently.
+_UNIT_INTERVAL = (
+    "trend_score",
+    "scarcity_index",
+    "hiring_difficulty",
+    "economic_indicator",
+    "internal_usage",
+)
+
+
+class ScoringInputError(ValueError):
+    """The snapshot cannot be scored (empty, or too many rejected rows)."""
+
+
+class ChampionChangedError(RuntimeError):
+    """The registry moved the alias between reading its version and loading its model."""
+
+
+# ---------------------------------------------------------------- champion
+def resolve_champion(champion_version: dict[str, Any]) -> dict[str, Any]:
+    """The champion's registry facts, checked; runs first so a missing champion fails fast."""
+    logger.info(
+        "scoring with %s v%s (%s, alias %s, run %s)",
+        champion_version["model_name"],
+        champion_version["version"],
+        champion_version["semver"],
+        champion_version["alias"],
+        champion_version["run_id"],
+    )
+    return dict(champion_version)
+
+
+def open_champion(champion: dict[str, Any], champion_model) -> tuple[Any, dict[str, list[str]]]:
+    """The loaded pyfunc model, checked against the version read, and its known categories.
+
+    The alias is resolved twice (version facts, then the model): a promotion in between would
+    label predictions with the wrong version, so a mismatch stops the run.
+    """
+    loaded_run = getattr(getattr(champion_model, "metadata", None), "run_id", None)
+    if champion.get("run_id") and loaded_run and loaded_run != champion["run_id"]:
+        raise ChampionChangedError(
+            f"'{champion['alias']}' moved while loading: version {champion['version']} is run "
+            f"{champion['run_id']} but the loaded model is run {loaded_run}. Run again."
+        )
+    return champion_model, trained_categories(champion_model)
+
+
+def trained_categories(model) -> dict[str, list[str]]:
+    """Categories of each categorical input the model's fitted OneHotEncoder knows; {} if none.
+
+    Read from the fitted encoder itself (the exact vocabulary the champion learned), not from
+    a training sample, which can miss rare values.
+    """
+    for estimator in _candidate_estimators(model):
+        encoder = _find_one_hot_encoder(estimator)
+        if encoder is not None:
+            return {
+                str(column): sorted(str(value) for value in values)
+                for column, values in zip(
+                    encoder.feature_names_in_, encoder.categories_, strict=True
+                )
+            }
+    logger.warning("no fitted OneHotEncoder found in the model: unseen categories not counted")
+    return {}
+
+
+def _candidate_estimators(model) -> list[Any]:
+    """The model itself, or for a kedro-mlflow KedroPipelineModel its catalog's objects."""
+    try:
+        python_model = model.unwrap_python_model()
+    except (AttributeError, ValueError, TypeError):  # not a python_model pyfunc
+        return [model]
+    catalog = getattr(python_model, "loaded_catalog", None)
+    if catalog is None:
+        return [python_model]
+    names = [name for name in catalog.keys() if name != getattr(python_model, "input_name", None)]  # noqa: SIM118 - DataCatalog, not a dict
+    objects = []
+    for name in names:
+        try:
+            objects.append(catalog.load(name))
+        except Exception:  # noqa: BLE001, S112 - an entry that cannot load holds no encoder
+            continue
+    return objects
+
+
+def _find_one_hot_encoder(estimator, depth: int = 0):
+    """The first fitted OneHotEncoder inside a scikit-learn Pipeline / ColumnTransformer."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    if depth > 5 or estimator is None:
+        return None
+    if isinstance(estimator, OneHotEncoder):
+        return estimator if hasattr(estimator, "categories_") else None
+    children = [step for _, step in getattr(estimator, "steps", [])]
+    children += [transformer for _, transformer, _ in getattr(estimator, "transformers_", [])]
+    for child in children:
+        found = _find_one_hot_encoder(child, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def model_input_columns(model) -> list[str]:
+    """The columns the model's signature asks for (the contract's features without one)."""
+    metadata = getattr(model, "metadata", None)
+    schema = metadata.get_input_schema() if metadata is not None else None
+    if schema is not None and schema.has_input_names():
+        return list(schema.input_names())
+    return list(FEATURE_COLUMNS)
+
+
+# ---------------------------------------------------------------- snapshot
+def _newest_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    dates = [pd.to_datetime(table["as_of_date"]).max() for table in tables.values() if len(table)]
+    dates = [date for date in dates if pd.notna(date)]
+    if not dates:
+        raise ScoringInputError("the signal tables have no rows: there is nothing to score.")
+    return max(dates)
+
+
+def snapshot_keys(
+    internal_signals: pd.DataFrame, as_of_date: pd.Timestamp, horizons: list[int]
+) -> pd.DataFrame:
+    """Every (job role, skill) pair active in the newest internal-signal quarter not after
+    ``as_of_date``, times each horizon, all dated ``as_of_date``; sorted."""
+    dates = pd.to_datetime(internal_signals["as_of_date"])
+    eligible = internal_signals.loc[dates <= as_of_date]
+    if eligible.empty:
+        raise ScoringInputError(
+            f"no internal signals at or before {as_of_date.date()}: no (job role, skill) "
+            "pair to score."
+        )
+    # Pairs of the newest quarter only: a pair absent from it is no longer active, and
+    # scoring it would repeat stale signals forever.
+    newest = pd.to_datetime(eligible["as_of_date"]).max()
+    pairs = (
+        eligible.loc[pd.to_datetime(eligible["as_of_date"]) == newest, ["job_role_id", "skill_id"]]
+        .astype("str")
+        .drop_duplicates()
+    )
+    keys = pairs.merge(pd.DataFrame({"horizon_years": list(horizons)}), how="cross")
+    keys["as_of_date"] = as_of_date
+    keys = keys.sort_values(["job_role_id", "skill_id", "horizon_years"], kind="stable")
+    return keys.loc[:, list(KEY_COLUMNS)].reset_index(drop=True)
+
+
+def build_scoring_snapshot(
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+    snapshot: dict[str, Any],
+) -> pd.DataFrame:
+    """Feature rows to score: active pairs x horizons at the newest (or the configured) date.
+
+    No labels needed. Features come from ``build_feature_table``, the function that builds
+    training's model-input table: one code path, so training and scoring cannot drift apart.
+    """
+    horizons = [int(horizon) for horizon in snapshot.get("horizons") or HORIZONS]
+    unknown = sorted(set(horizons) - set(HORIZONS))
+    if unknown:
+        raise ValueError(f"inference.snapshot.horizons: {unknown} not in {list(HORIZONS)}")
+    if snapshot.get("as_of_date"):
+        as_of_date = pd.Timestamp(snapshot["as_of_date"])
+    else:
+        as_of_date = _newest_date(
+            {
+                "market_signals": market_signals,
+                "economic_indicators": economic_indicators,
+                "internal_signals": internal_signals,
+            }
+        )
+    keys = snapshot_keys(internal_signals, as_of_date, horizons)
+    features = build_feature_table(
+        keys,
+        job_roles=job_roles,
+        skills=skills,
+        market_signals=market_signals,
+        economic_indicators=economic_indicators,
+        internal_signals=internal_signals,
+    )
+    logger.info(
+        "scoring snapshot: %d rows (%d pairs x %d horizons) as of %s",
+        len(features),
+        len(features) // max(len(horizons), 1),
+        len(horizons),
+        as_of_date.date(),
+    )
+    return features
+
+
+# ---------------------------------------------------------------- row checks
+def _invalid_masks(features: pd.DataFrame) -> list[tuple[str, pd.Series, str]]:
+    """(column, mask of bad present values, reason) per contract rule of the features."""
+    rules = []
+    for column in _UNIT_INTERVAL:
+        values = features[column]
+        rules.append((column, values.notna() & ~values.between(0.0, 1.0), "out of range [0, 1]"))
+    salary = features["avg_salary_k"]
+    rules.append(("avg_salary_k", salary.notna() & ~(salary > 0), "must be > 0"))
+    requests = features["training_requests"]
+    bad_requests = requests.notna() & ~((requests >= 0) & (requests == np.floor(requests)))
+    rules.append(("training_requests", bad_requests, "must be an integer >= 0"))
+    horizons = ", ".join(str(horizon) for horizon in HORIZONS)
+    rules.append(
+        (
+            "horizon_years",
+            ~features["horizon_years"].isin(HORIZONS),
+            f"not one of {horizons}",
+        )
+    )
+    seniority = features["seniority"]
+    rules.append(
+        (
+            "seniority",
+            seniority.notna() & ~seniority.isin(SENIORITIES),
+            f"not one of {', '.join(SENIORITIES)}",
+        )
+    )
+    return rules
+
+
+def split_scorable_rows(
+    scoring_snapshot: pd.DataFrame, max_rejected_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Rows with every feature present and valid; the others, one record per problem.
+
+    Returns the scorable rows, the rejected records (keys, column, value, reason) and counts
+    that ``score_snapshot`` checks against ``max_rejected_share`` (after the records are
+    saved, so a failed run leaves them behind).
+    """
+    features = scoring_snapshot.reset_index(drop=True)
+    records = []
+    dates = features["as_of_date"].dt.strftime("%Y-%m-%d")
+    # Missing features: one record per missing source, naming its empty columns.
+    explained = missing_feature_reasons(features)
+    explained_positions = set(explained["position"].tolist())
+    is_missing = features.loc[:, list(FEATURE_COLUMNS)].isna()
+    for position, reason in explained.itertuples(index=False):
+        signal = reason.startswith("no ")  # signals are looked up by date (as DE says it)
+        records.append(
+            {
+                "position": position,
+                "column": ", ".join(is_missing.columns[is_missing.iloc[position]]),
+                "value": "",
+                "reason": f"{reason} at or before {dates.iloc[position]}" if signal else reason,
+            }
+        )
+    # A missing value no source explains (should not happen with validated tables).
+    for column in FEATURE_COLUMNS:
+        for position in np.flatnonzero(is_missing[column].to_numpy()):
+            if position not in explained_positions:
+                records.append(
+                    {"position": position, "column": column, "value": "", "reason": "missing value"}
+                )
+    for column, mask, reason in _invalid_masks(features):
+        for position in np.flatnonzero(mask.to_numpy()):
+            value = features[column].iloc[position]
+            records.append(
+                {"position": position, "column": column, "value": str(value), "reason": reason}
+            )
+
+    problems = pd.DataFrame(records, columns=["position", "column", "value", "reason"])
+    problems = problems.sort_values("position", kind="stable")
+    positions = problems["position"].to_numpy(dtype="int64")
+    rejected = features.loc[positions, list(KEY_COLUMNS)].reset_index(drop=True)
+    rejected["as_of_date"] = rejected["as_of_date"].dt.strftime("%Y-%m-%d")
+    for column in ("column", "value", "reason"):
+        rejected[column] = problems[column].astype("str").to_numpy()
+    rejected = rejected.astype({"job_role_id": "str", "skill_id": "str"})
+
+    scorable = features.drop(index=np.unique(positions)).reset_index(drop=True)
+    rows_rejected = len(features) - len(scorable)
+    quality = {
+        "as_of_date": dates.iloc[0] if len(features) else None,
+        "rows": len(features),
+        "rows_scorable": len(scorable),
+        "rows_rejected": rows_rejected,
+        "rejected_share": round(rows_rejected / len(features), 6) if len(features) else 0.0,
+        "max_rejected_share": float(max_rejected_share),
+        "rejected_by_reason": _reason_counts(problems, features),
+    }
+    if rows_rejected:
+        logger.warning(
+            "%d of %d snapshot rows rejected (see rejected_scoring_rows): %s",
+            rows_rejected,
+            len(features),
+            quality["rejected_by_reason"],
+        )
+    return scorable, rejected.loc[:, list(REJECTED_SCORING_COLUMNS)], quality
+
+
+def _reason_counts(problems: pd.DataFrame, features: pd.DataFrame) -> dict[str, int]:
+    """Rejected rows per reason, without the row-specific date."""
+    if problems.empty:
+        return {}
+    date_free = problems["reason"].str.replace(r" at or before \d{4}-\d{2}-\d{2}$", "", regex=True)
+    counts = date_free.groupby(date_free).size()
+    return {str(reason): int(count) for reason, count in counts.items()}
+
+
+# ---------------------------------------------------------------- scoring
+def flag_unseen_categories(
+    scorable_rows: pd.DataFrame, known_categories: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Per row, the categorical columns whose value the champion never saw ("" if none).
+
+    Such rows are still scored (the encoder ignores unknown values, so the model falls back on
+    the other features); they are flagged so users and monitoring can weigh them.
+    """
+    unseen = pd.DataFrame(index=scorable_rows.index)
+    for column in CATEGORICAL_FEATURES:
+        if column in known_categories:
+            unseen[column] = ~scorable_rows[column].isin(known_categories[column])
+        else:
+            unseen[column] = False
+    names = np.array(CATEGORICAL_FEATURES, dtype=object)
+    flags = unseen.to_numpy()
+    labels = [", ".join(names[row]) for row in flags] if flags.any() else [""] * len(flags)
+    unseen[UNSEEN_COLUMN] = pd.Series(labels, index=unseen.index, dtype="str")
+    return unseen.reset_index(drop=True)
+
+
+def score_snapshot(
+    champion_pyfunc, scorable_rows: pd.DataFrame, snapshot_quality: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The champion's level, class probabilities and confidence per row, and timing.
+
+    The rows go through the logged pyfunc model (signature checks and the training
+    project's own inference pipeline), exactly what ``mlflow models serve`` runs.
+    latency_ms is the batch's wall time divided by its rows: batch scoring has no
+    per-row latency, and this is the figure comparable across batch sizes.
+    """
+    share, limit = snapshot_quality["rejected_share"], snapshot_quality["max_rejected_share"]
+    if share > limit:
+        raise ScoringInputError(
+            f"{snapshot_quality['rows_rejected']} of {snapshot_quality['rows']} snapshot rows "
+            f"were rejected ({share:.1%} > inference.snapshot.max_rejected_share {limit:.1%}): "
+            f"{snapshot_quality['rejected_by_reason']}. See rejected_scoring_rows "
+            "(data/07_model_output/rejected_scoring_rows.csv)."
+        )
+    if scorable_rows.empty:
+        raise ScoringInputError(
+            "no snapshot row can be scored: every row was rejected (see rejected_scoring_rows)."
+        )
+    model_input = scorable_rows.loc[:, model_input_columns(champion_pyfunc)]
+    started = time.perf_counter()
+    scores = champion_pyfunc.predict(model_input)
+    seconds = time.perf_counter() - started
+    scores = pd.DataFrame(scores).reset_index(drop=True)
+    expected = [PREDICTION_COLUMN, *PROBABILITY_COLUMNS, CONFIDENCE_COLUMN]
+    missing = [column for column in expected if column not in scores.columns]
+    if missing or len(scores) != len(model_input):
+        raise RuntimeError(
+            f"the model returned {len(scores)} rows with columns {list(scores.columns)}; "
+            f"expected {len(model_input)} rows with {expected}"
+        )
+    stats = {
+        # One id per batch; a row's request_id is "<batch_id>-<row>" in predictions and logs.
+        "batch_id": uuid.uuid4().hex,
+        "scored_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "rows": len(scores),
+        "scoring_seconds": seconds,
+        "latency_ms": 1000.0 * seconds / len(scores),
+        "rows_per_second": len(scores) / seconds if seconds > 0 else float("inf"),
+    }
+    logger.info(
+        "scored %d rows in %.3f s (%.4f ms per row)",
+        stats["rows"],
+        seconds,
+        stats["latency_ms"],
+    )
+    return scores.loc[:, expected], stats
+
+
+def _request_ids(batch_id: str, count: int) -> pd.Series:
+    # Same format as prediction_log_records' "<prefix>-<row number>".
+    return pd.Series([f"{batch_id}-{row}" for row in range(count)], dtype="str")
+
+
+def build_predictions(
+    scorable_rows: pd.DataFrame,
+    model_scores: pd.DataFrame,
+    unseen_categories: pd.DataFrame,
+    champion: dict[str, Any],
+    scoring_stats: dict[str, Any],
+) -> pd.DataFrame:
+    """predictions.parquet: keys, level, probabilities, confidence, model version, scored_at."""
+    rows = scorable_rows.reset_index(drop=True)
+    predictions = rows.loc[:, ["job_role_id", "skill_id", "horizon_years", "as_of_date"]].copy()
+    for column in model_scores.columns:
+        predictions[column] = model_scores[column].to_numpy()
+    predictions["model_name"] = champion["model_name"]
+    predictions["model_version"] = str(champion["version"])
+    predictions["model_semver"] = champion["semver"]
+    predictions["scored_at"] = pd.Timestamp(scoring_stats["scored_at"])
+    predictions["request_id"] = _request_ids(scoring_stats["batch_id"], len(predictions))
+    predictions[UNSEEN_COLUMN] = unseen_categories[UNSEEN_COLUMN].to_numpy()
+    return predictions.astype({"model_name": "str", "model_version": "str", "model_semver": "str"})
+
+
+def build_prediction_log(
+    scorable_rows: pd.DataFrame,
+    model_scores: pd.DataFrame,
+    champion: dict[str, Any],
+    scoring_stats: dict[str, Any],
+) -> pd.DataFrame:
+    """The batch's prediction-log records (ARCHITECTURE.md §6), one per scored row."""
+    from future_skills_kedro.datasets.prediction_logs import prediction_log_records
+
+    return prediction_log_records(
+        scorable_rows.reset_index(drop=True),
+        model_scores.reset_index(drop=True),
+        model_name=champion["model_name"],
+        model_version=champion["version"],
+        model_semver=champion["semver"],
+        latency_ms=scoring_stats["latency_ms"],
+        scored_at=scoring_stats["scored_at"],
+        request_id_prefix=scoring_stats["batch_id"],
+    )
+
+
+# ---------------------------------------------------------------- tracking
+def summarise_inference(
+    predictions: pd.DataFrame,
+    scorable_rows: pd.DataFrame,
+    unseen_categories: pd.DataFrame,
+    known_categories: dict[str, list[str]],
+    snapshot_quality: dict[str, Any],
+    scoring_stats: dict[str, Any],
+    champion: dict[str, Any],
+    recommendations: pd.DataFrame,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The run's summary (JSON), MLflow metrics and MLflow params."""
+    counts = predictions[PREDICTION_COLUMN].value_counts()
+    level_counts = {level: int(counts.get(level, 0)) for level in NEED_LEVELS}
+    checked = bool(known_categories)
+    unseen_rows = int(unseen_categories[UNSEEN_COLUMN].ne("").sum())
+    unseen_by_column = {}
+    for column in CATEGORICAL_FEATURES:
+        mask = unseen_categories[column].to_numpy(dtype=bool)
+        if mask.any():
+            values = scorable_rows[column].reset_index(drop=True)[mask]
+            unseen_by_column[column] = {
+                "rows": int(mask.sum()),
+                "values": sorted(values.astype("str").unique().tolist())[:_MAX_LISTED_VALUES],
+            }
+    actions = recommendations["action"].value_counts() if len(recommendations) else pd.Series()
+    summary = {
+        "model": {
+            key: champion[key]
+            for key in ("model_name", "alias", "version", "semver", "stage", "run_id")
+        },
+        "snapshot": snapshot_quality,
+        "predictions": {
+            "rows": len(predictions),
+            "by_level": level_counts,
+            "mean_confidence": round(float(predictions[CONFIDENCE_COLUMN].mean()), 6),
+        },
+        "unseen_categories": {
+            "checked": checked,
+            "source": "fitted OneHotEncoder of the champion" if checked else "unavailable",
+            "rows": unseen_rows if checked else None,
+            "by_column": unseen_by_column,
+        },
+        "scoring": {
+            key: scoring_stats[key]
+            for key in ("batch_id", "scored_at", "rows", "scoring_seconds", "latency_ms")
+        },
+        "recommendations": {
+            "rows": len(recommendations),
+            "by_action": {str(action): int(count) for action, count in actions.items()},
+        },
+    }
+    metrics = {
+        "rows_snapshot": snapshot_quality["rows"],
+        "rows_scored": len(predictions),
+        "rows_rejected": snapshot_quality["rows_rejected"],
+        **{f"predicted_{level}": count for level, count in level_counts.items()},
+        "mean_confidence": summary["predictions"]["mean_confidence"],
+        "scoring_seconds": scoring_stats["scoring_seconds"],
+        "latency_ms": scoring_stats["latency_ms"],
+        "recommendations": len(recommendations),
+    }
+    if checked:
+        metrics["rows_unseen_category"] = unseen_rows
+        for column in CATEGORICAL_FEATURES:
+            metrics[f"rows_unseen_{column}"] = unseen_by_column.get(column, {}).get("rows", 0)
+    mlflow_metrics = {name: {"value": float(value), "step": 0} for name, value in metrics.items()}
+    params = {
+        "model_name": champion["model_name"],
+        "model_alias": champion["alias"],
+        "model_version": champion["version"],
+        "model_semver": champion["semver"],
+        "model_run_id": champion["run_id"],
+        "snapshot_as_of_date": snapshot_quality["as_of_date"],
+        "unseen_categories_source": summary["unseen_categories"]["source"],
+    }
+    return summary, mlflow_metrics, params
