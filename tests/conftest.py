@@ -54,6 +54,7 @@ def kedro_env(project: Path) -> dict[str, str]:
     env["DO_NOT_TRACK"] = "1"
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+    env["COLUMNS"] = "1000"  # Kedro's rich console wraps messages at the terminal width
     return env
 
 

@@ -74,7 +74,7 @@ def list_versions(obj: dict) -> None:
     metric = settings.policy.metric
     try:
         versions = registry.list_versions()
-    except Exception as exc:  # noqa: BLE001 - an unreachable or broken registry
+    except Exception as exc:
         _fail(f"cannot read the registry: {exc}")
     if not versions:
         click.echo(f"{registry.model_name}: no registered version yet.")
@@ -158,7 +158,9 @@ def promote(obj: dict, ref: str, reason: str, force: bool) -> None:
         )
     except LifecycleError as exc:
         _fail(str(exc))
-    click.echo(f"{registry.model_name} v{state.champion.version} ({state.champion.semver}) is champion")
+    click.echo(
+        f"{registry.model_name} v{state.champion.version} ({state.champion.semver}) is champion"
+    )
 
 
 @models.command()
@@ -185,6 +187,5 @@ def rollback(obj: dict, to_ref: str | None, reason: str | None) -> None:
         )
     except LifecycleError as exc:
         _fail(str(exc))
-    click.echo(
-        f"{registry.model_name} v{state.champion.version} ({state.champion.semver}) is champion again"
-    )
+    champion = state.champion
+    click.echo(f"{registry.model_name} v{champion.version} ({champion.semver}) is champion again")

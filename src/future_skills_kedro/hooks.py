@@ -43,7 +43,7 @@ class MlflowTrackingSetupHook:
         bound_http_retries()
         try:
             configured = context.config_loader["mlflow"]
-        except Exception:  # noqa: BLE001 - no mlflow.yml in this environment
+        except Exception:
             configured = {}
         uri = (configured.get("server") or {}).get("mlflow_tracking_uri") or os.environ[
             "MLFLOW_TRACKING_URI"
@@ -81,13 +81,24 @@ class ModelLifecycleHook:
     ``future_skills_kedro.lifecycle``; this hook gathers the run's evidence and hands it over.
     """
 
+    # Node outputs the decision rests on, kept from the run itself: reloading them from
+    # data/ after the run could read files a concurrent run has just overwritten.
+    EVIDENCE_OUTPUTS = ("promotion_evidence", "paired_correctness")
+
     def __init__(self) -> None:
         self._context = None
         self._mlflow_run_id: str | None = None
+        self._evidence: dict[str, Any] = {}
 
     @hook_impl
     def after_context_created(self, context) -> None:
         self._context = context
+
+    @hook_impl
+    def after_node_run(self, node, catalog, inputs, outputs, is_async) -> None:
+        for name in self.EVIDENCE_OUTPUTS:
+            if name in outputs:
+                self._evidence[name] = outputs[name]
 
     @hook_impl(trylast=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
@@ -96,6 +107,7 @@ class ModelLifecycleHook:
         from future_skills_kedro.lifecycle import validate_override
 
         self._mlflow_run_id = None
+        self._evidence = {}
         if not _registers_model(pipeline):
             return
         settings = self._settings()
@@ -109,7 +121,7 @@ class ModelLifecycleHook:
         if not _registers_model(pipeline) or not self._mlflow_run_id:
             return
         try:
-            outcome = self._decide(run_params, catalog)
+            outcome = self._decide(run_params)
         except Exception as exc:
             self._mark_run_versions_development(
                 f"lifecycle decision failed: {type(exc).__name__}: {exc}"
@@ -132,7 +144,7 @@ class ModelLifecycleHook:
             self._context.params.get("lifecycle"), self._context.project_path
         )
 
-    def _decide(self, run_params: dict[str, Any], catalog):
+    def _decide(self, run_params: dict[str, Any]):
         import mlflow
 
         from future_skills_kedro.lifecycle import (
@@ -142,8 +154,11 @@ class ModelLifecycleHook:
         )
 
         settings = self._settings()
-        evidence = catalog.load("promotion_evidence")
-        paired = catalog.load("paired_correctness")
+        missing = [name for name in self.EVIDENCE_OUTPUTS if name not in self._evidence]
+        if missing:
+            raise RuntimeError(f"the training run produced no {', '.join(missing)}")
+        evidence = self._evidence["promotion_evidence"]
+        paired = self._evidence["paired_correctness"]
         champion = evidence["champion"]
         compared = champion.get("status") == "compared"
         candidate = CandidateFacts(
@@ -201,13 +216,14 @@ class ModelLifecycleHook:
             for info in registry.versions_for_run(self._mlflow_run_id):
                 if info.stage is None:
                     registry.mark_development(info.version, reason, {})
-        except Exception:  # noqa: BLE001 - never hide the original failure
+        except Exception:
             logger.exception("could not mark the versions of run %s", self._mlflow_run_id)
 
 
-def _git_sha(project_path) -> str | None:
+def _git_sha(project_path) -> str:
+    """The checkout's commit, with "+dirty" for local changes; "unknown" outside git."""
     try:
-        result = subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "HEAD"],
             cwd=project_path,
             capture_output=True,
@@ -215,6 +231,16 @@ def _git_sha(project_path) -> str | None:
             timeout=5,
             check=False,
         )
+        if head.returncode != 0:
+            return "unknown"
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except OSError:
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")

@@ -258,6 +258,7 @@ def apply_lifecycle(
     a failed run therefore promotes nothing.
     """
     with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+        audit_log.read()  # a corrupt audit file fails here, before any registry write
         info = _resolve_version(registry, candidate)
         if info.stage is not None:
             raise LifecycleError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import shutil
 import socket
 import subprocess
@@ -11,23 +10,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.pipelines.monitoring.scenarios import parameters
 
 APT_LINE = (
-    "apt-get update && apt-get install -y --no-install-recommends "
-    "prometheus prometheus-pushgateway"
+    "apt-get update && apt-get install -y --no-install-recommends prometheus prometheus-pushgateway"
 )
-_PARAMETERS = yaml.safe_load(
-    (PROJECT_ROOT / "conf" / "base" / "parameters_monitoring.yml").read_text()
-)["monitoring"]
 
 
 @pytest.fixture
 def params() -> dict:
     """A fresh copy of conf/base/parameters_monitoring.yml's ``monitoring`` block."""
-    return copy.deepcopy(_PARAMETERS)
+    return parameters()
 
 
 def _tool(name: str) -> str:

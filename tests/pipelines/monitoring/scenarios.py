@@ -10,15 +10,18 @@ three parts differ only by sampling noise; each scenario then changes one known 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from future_skills_kedro.contract import FEATURE_COLUMNS, KEY_COLUMNS, NEED_LEVELS, TARGET_COLUMN
 from future_skills_kedro.datagen import GeneratedData, GeneratorConfig, generate
 from future_skills_kedro.datasets.monitoring_reference import MonitoringReference
 from future_skills_kedro.datasets.prediction_logs import prediction_log_records
 
+PARAMETERS_FILE = Path(__file__).resolve().parents[3] / "conf/base/parameters_monitoring.yml"
 WINDOW_END = "2025-06-30"
 WINDOW_DAYS = 7
 REGISTERED_AT = "2025-05-01T00:00:00Z"  # model age at the window's end: 61 days
@@ -29,6 +32,11 @@ IMPORTANCE = pd.DataFrame(
         "importance_mean": [0.12, 0.04, 0.03, 0.004, 0.003, 0.002, 0.001, 0.0],
     }
 )
+
+
+def parameters() -> dict:
+    """A fresh copy of conf/base/parameters_monitoring.yml's ``monitoring`` block."""
+    return yaml.safe_load(PARAMETERS_FILE.read_text(encoding="utf-8"))["monitoring"]
 
 
 @dataclass
@@ -60,6 +68,7 @@ def oracle_scores(data: GeneratedData, rows: pd.DataFrame) -> pd.DataFrame:
 def log_frame(
     data: GeneratedData,
     rows: pd.DataFrame,
+    *,
     days: int = WINDOW_DAYS,
     end: str = WINDOW_END,
     seed: int = 0,
@@ -88,7 +97,11 @@ def stationary(seed: int, **world_options) -> Scenario:
     data = world(seed, **world_options)
     rows = data.features.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     n = len(rows)
-    train, holdout, production = rows[: 2 * n // 5], rows[2 * n // 5 : 3 * n // 5], rows[3 * n // 5 :]
+    train, holdout, production = (
+        rows[: 2 * n // 5],
+        rows[2 * n // 5 : 3 * n // 5],
+        rows[3 * n // 5 :],
+    )
     holdout_scored = oracle_scores(data, holdout)
     holdout_predictions = pd.concat(
         [holdout.loc[:, [*KEY_COLUMNS, TARGET_COLUMN]].reset_index(drop=True), holdout_scored],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,10 +80,12 @@ def test_builtin_engine_reproduces_evidently_scores_and_verdicts(stationary, cop
     evidently, report_html = drift.run_evidently(reference, current, specs, 0.5)
 
     for name in FEATURE_COLUMNS:
-        assert builtin[name]["score"] == pytest.approx(evidently[name]["score"], rel=1e-9, abs=1e-12)
+        assert builtin[name]["score"] == pytest.approx(
+            evidently[name]["score"], rel=1e-9, abs=1e-12
+        )
         assert builtin[name]["drifted"] == evidently[name]["drifted"], name
     assert {name for name, r in builtin.items() if r["drifted"]} >= CHANGED
-    assert "evidently" in report_html.lower()
+    assert "drawDashboard" in report_html  # Evidently's dashboard renderer
 
 
 def test_vectorised_statistics_match_scipy():
@@ -105,9 +109,14 @@ def test_shifted_features_are_exactly_the_ones_flagged(stationary, params, engin
     assert set(feature_drift["drifted_features"]) == CHANGED
     assert feature_drift["engine"] == engine
     assert feature_drift["drift_share"] == pytest.approx(3 / 13)
-    # trend_score is the top feature of the champion's importance: a degraded status.
+    # trend_score is the champion's top feature: degraded. And since the labels still follow
+    # the true, unshifted features, the model now scores worse (macro-F1 -0.06): the
+    # performance rule sees it too.
     assert verdict["status"] == "degraded"
-    assert {i["rule"] for i in verdict["issues"]} == {"important_feature_drift"}
+    assert {i["rule"] for i in verdict["issues"]} == {
+        "important_feature_drift",
+        "performance_drop_warning",
+    }
     assert verdict["retrain_recommended"]
     if engine == "builtin":
         assert "Evidently is disabled" in report
@@ -230,5 +239,5 @@ def test_prediction_drift_sees_confidence_falling_and_class_mix_changing(station
 )
 def test_invalid_drift_settings_fail_with_a_clear_message(params, override, message):
     settings = params["drift"] | override
-    with pytest.raises(ValueError, match=__import__("re").escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)):
         drift.column_specs(settings, NUMERIC_FEATURES, CATEGORICAL_FEATURES)

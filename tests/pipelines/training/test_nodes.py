@@ -128,7 +128,7 @@ def test_each_algorithm_fits_and_ignores_unknown_categories(algorithm):
 
 
 def test_unknown_algorithm_is_refused():
-    with pytest.raises(ValueError, match="model.algorithm"):
+    with pytest.raises(ValueError, match=r"model\.algorithm"):
         build_classifier(MODEL | {"algorithm": "deep_magic"})
 
 

@@ -244,7 +244,7 @@ def _unknown_reference(
     )
 
 
-def check_referential_integrity(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+def check_referential_integrity(
     job_roles: pd.DataFrame,
     skills: pd.DataFrame,
     market_signals: pd.DataFrame,
@@ -394,7 +394,7 @@ def missing_feature_reasons(features: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(reasons, ignore_index=True).sort_values("position", kind="stable")
 
 
-def build_model_input_candidates(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+def build_model_input_candidates(
     skill_need_labels: pd.DataFrame,
     job_roles: pd.DataFrame,
     skills: pd.DataFrame,
@@ -445,7 +445,7 @@ def collect_rejected_rows(*rejection_records: pd.DataFrame) -> tuple[pd.DataFram
     return records.loc[:, list(REJECTED_ROWS_COLUMNS)], records
 
 
-def count_kept_rows(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+def count_kept_rows(
     job_roles: pd.DataFrame,
     skills: pd.DataFrame,
     market_signals: pd.DataFrame,
@@ -482,7 +482,7 @@ def max_rejected_shares(data_engineering: dict[str, Any]) -> dict[str, float]:
     return limits
 
 
-def build_data_quality_report(  # noqa: PLR0917 - a Kedro node takes one argument per dataset
+def build_data_quality_report(
     job_roles_profile: dict[str, Any],
     skills_profile: dict[str, Any],
     market_signals_profile: dict[str, Any],

@@ -59,7 +59,7 @@ def evaluate_registered_models(
             continue
         try:
             scored = registered.model.predict(features)
-        except Exception as exc:  # noqa: BLE001 - an incompatible model is reported, not fatal
+        except Exception as exc:
             report["models"][role] = {
                 "status": "incompatible",
                 "version": registered.version,
@@ -78,8 +78,7 @@ def evaluate_registered_models(
             "training_holdout_macro_f1": registered.run_metrics.get("macro_f1"),
         }
         mlflow_metrics |= {
-            f"{role}_{name}": {"value": float(metrics[name]), "step": 0}
-            for name in metrics
+            f"{role}_{name}": {"value": float(metrics[name]), "step": 0} for name in metrics
         }
     if report["models"]["champion"].get("status") != "evaluated":
         raise ValueError(
@@ -121,5 +120,3 @@ def plot_metrics_by_quarter(quarter_table: pd.DataFrame):
         ax.legend()
     figure.tight_layout()
     return figure
-
-

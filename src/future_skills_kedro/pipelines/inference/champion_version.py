@@ -44,10 +44,15 @@ class RegisteredModelVersionDataset(AbstractDataset[None, dict]):
         except MlflowException as exc:
             if exc.error_code not in _ABSENT_CODES:
                 raise
+            hint = (
+                "Run `kedro run --pipelines training` first (it registers a model and makes "
+                "the first good one the champion)."
+            )
+            if self._alias != "champion":
+                hint += " `kedro models list` shows which aliases are set."
             raise NoChampionError(
                 f"No '{self._alias}' version of registered model '{self._model_name}' in the "
-                f"registry at {mlflow.get_tracking_uri()}: nothing to score with. Run "
-                "`kedro run --pipelines training` first (it registers and promotes a model)."
+                f"registry at {mlflow.get_tracking_uri()}: nothing to score with. {hint}"
             ) from exc
         return {
             "model_name": self._model_name,

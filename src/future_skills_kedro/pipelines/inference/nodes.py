@@ -63,7 +63,11 @@ class ChampionChangedError(RuntimeError):
 
 # ---------------------------------------------------------------- champion
 def resolve_champion(champion_version: dict[str, Any]) -> dict[str, Any]:
-    """The champion's registry facts, checked; runs first so a missing champion fails fast."""
+    """The champion's registry facts (loading them fails the run when there is no champion).
+
+    Its node sorts first among the nodes ready at the start, so that failure comes before any
+    validation work.
+    """
     logger.info(
         "scoring with %s v%s (%s, alias %s, run %s)",
         champion_version["model_name"],
@@ -118,12 +122,14 @@ def _candidate_estimators(model) -> list[Any]:
     catalog = getattr(python_model, "loaded_catalog", None)
     if catalog is None:
         return [python_model]
-    names = [name for name in catalog.keys() if name != getattr(python_model, "input_name", None)]  # noqa: SIM118 - DataCatalog, not a dict
+    input_name = getattr(python_model, "input_name", None)
     objects = []
-    for name in names:
+    for name in list(catalog.keys()):
+        if name == input_name:
+            continue
         try:
             objects.append(catalog.load(name))
-        except Exception:  # noqa: BLE001, S112 - an entry that cannot load holds no encoder
+        except Exception:  # an entry that cannot load holds no encoder
             continue
     return objects
 
@@ -324,7 +330,7 @@ def split_scorable_rows(
         "rows_rejected": rows_rejected,
         "rejected_share": round(rows_rejected / len(features), 6) if len(features) else 0.0,
         "max_rejected_share": float(max_rejected_share),
-        "rejected_by_reason": _reason_counts(problems, features),
+        "rejected_by_reason": _reason_counts(problems),
     }
     if rows_rejected:
         logger.warning(
@@ -336,7 +342,7 @@ def split_scorable_rows(
     return scorable, rejected.loc[:, list(REJECTED_SCORING_COLUMNS)], quality
 
 
-def _reason_counts(problems: pd.DataFrame, features: pd.DataFrame) -> dict[str, int]:
+def _reason_counts(problems: pd.DataFrame) -> dict[str, int]:
     """Rejected rows per reason, without the row-specific date."""
     if problems.empty:
         return {}

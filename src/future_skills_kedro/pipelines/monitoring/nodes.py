@@ -318,6 +318,7 @@ def detect_prediction_drift(
             for day, row in daily.iterrows()
         ],
         "slope_per_day": trend["slope_per_period"],
+        "sign": trend["sign"],
         "direction": trend["direction"],
     }
     return result
@@ -406,7 +407,7 @@ def _window_signals(
     }
 
 
-def assess_health(  # noqa: PLR0917 - Kedro passes one positional argument per input
+def assess_health(
     window: Mapping[str, Any],
     reference_info: Mapping[str, Any] | None,
     feature_drift: Mapping[str, Any],
@@ -460,7 +461,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def build_summary(  # noqa: PLR0917 - Kedro passes one positional argument per input
+def build_summary(
     window: Mapping[str, Any],
     reference_info: Mapping[str, Any] | None,
     feature_drift: Mapping[str, Any],

@@ -118,14 +118,24 @@ def headline_metrics(y_true: pd.Series, scored: pd.DataFrame) -> dict[str, float
 def linear_trend(values: list[float], tolerance: float) -> dict[str, Any]:
     """Least-squares slope per step and its direction (flat within ``tolerance``)."""
     if len(values) < 2:
-        return {"slope_per_period": None, "direction": "unknown", "points": len(values)}
+        return {
+            "slope_per_period": None,
+            "sign": None,
+            "direction": "unknown",
+            "points": len(values),
+        }
     slope = float(np.polyfit(np.arange(len(values), dtype=float), np.asarray(values), 1)[0])
     direction = "flat"
     if slope > tolerance:
         direction = "rising"
     elif slope < -tolerance:
         direction = "falling"
-    return {"slope_per_period": slope, "direction": direction, "points": len(values)}
+    return {
+        "slope_per_period": slope,
+        "sign": int(np.sign(slope)),
+        "direction": direction,
+        "points": len(values),
+    }
 
 
 def evaluate(

@@ -202,7 +202,9 @@ def evaluate_on_holdout(
 
 def _as_mlflow_metrics(metrics: dict[str, float], prefix: str = "") -> dict[str, Any]:
     """kedro-mlflow's MlflowMetricsHistoryDataset format: {name: {"value": v, "step": 0}}."""
-    return {f"{prefix}{name}": {"value": float(value), "step": 0} for name, value in metrics.items()}
+    return {
+        f"{prefix}{name}": {"value": float(value), "step": 0} for name, value in metrics.items()
+    }
 
 
 def plot_confusion_matrix(holdout_predictions: pd.DataFrame):
@@ -288,7 +290,7 @@ def evaluate_champion(
         return {}, {"status": "absent", "reason": "no champion registered yet"}, paired
     try:
         scored = champion.model.predict(holdout_set.loc[:, list(FEATURE_COLUMNS)])
-    except Exception as exc:  # noqa: BLE001 - any refusal of the input means "incompatible"
+    except Exception as exc:
         paired["champion_correct"] = pd.NA
         return (
             {},
@@ -361,9 +363,7 @@ def select_signature_rows(
     return holdout_set.loc[:, model_features(model)].head(int(n_rows)).reset_index(drop=True)
 
 
-def select_reference_features(
-    train_set: pd.DataFrame, max_rows: int, seed: int
-) -> pd.DataFrame:
+def select_reference_features(train_set: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     """The training features monitoring compares production traffic against."""
     # horizon_years is both a key and a feature: keep it once.
     reference = train_set.loc[:, list(dict.fromkeys([*KEY_COLUMNS, *FEATURE_COLUMNS]))]

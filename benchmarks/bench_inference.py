@@ -1,0 +1,147 @@
+"""Throughput of the logged pyfunc model versus the bare scikit-learn pipeline; prints JSON.
+
+    KEDRO_DISABLE_TELEMETRY=true python benchmarks/bench_inference.py \
+        [--rows 1000000] [--repeats 3] [--model-uri models:/future-skills-model@champion] \
+        [--tracking-uri sqlite:///path/to/project/mlflow.db]
+
+Both sides score the same generated model-input rows (future_skills_kedro.datagen, the rows
+of ``--rows`` label rows) with the same fitted classifier: "bare" is its ``predict_proba``,
+"pyfunc" is ``mlflow.pyfunc.load_model(uri).predict`` (signature enforcement, kedro-mlflow's
+KedroPipelineModel running the training project's inference pipeline, predict_need_levels),
+i.e. what the inference pipeline and ``mlflow models serve`` run. "python_model" is the
+KedroPipelineModel without MLflow's schema enforcement, to split the overhead.
+Target: pyfunc throughput >= 0.5 x bare. The tracking URI defaults to MLFLOW_TRACKING_URI,
+else the project's mlflow.db; train first (`kedro run --pipelines training`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from future_skills_kedro.tracking import default_tracking_uri
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.5
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _timed(function, repeats: int) -> list[float]:
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def _figures(seconds: list[float], rows: int) -> dict[str, float]:
+    best, median = min(seconds), statistics.median(seconds)
+    return {
+        "seconds": [round(value, 3) for value in seconds],
+        "best_s": round(best, 3),
+        "median_s": round(median, 3),
+        "rows_per_s_best": round(rows / best),
+        "rows_per_s_median": round(rows / median),
+    }
+
+
+def model_input_rows(rows: int, seed: int) -> pd.DataFrame:
+    """``rows`` model-input rows from the synthetic generator (570 roles at 1M rows)."""
+    from future_skills_kedro.datagen import GeneratorConfig, generate
+
+    data = generate(GeneratorConfig.for_label_rows(rows, seed=seed))
+    return data.features.head(rows).reset_index(drop=True)
+
+
+def main() -> None:
+    """Load the model, generate the rows, time both paths, print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--model-uri", default="models:/future-skills-model@champion")
+    parser.add_argument("--tracking-uri", default=None)
+    args = parser.parse_args()
+
+    import mlflow
+
+    tracking_uri = (
+        args.tracking_uri
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or default_tracking_uri(PROJECT_ROOT)
+    )
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+
+    started = time.perf_counter()
+    model = mlflow.pyfunc.load_model(args.model_uri)
+    load_s = time.perf_counter() - started
+    python_model = model.unwrap_python_model()
+    classifier = python_model.loaded_catalog.load("classifier")
+    columns = model.metadata.get_input_schema().input_names()
+
+    started = time.perf_counter()
+    rows = model_input_rows(args.rows, args.seed)
+    generate_s = time.perf_counter() - started
+    # The dtypes the feature builder gives (and the signature declares).
+    features = rows.loc[:, columns].astype({"training_requests": "float64"})
+    known_roles = set(
+        classifier.named_steps["preprocess"].named_transformers_["categorical"].categories_[0]
+    )
+
+    # Warm-up (first-call imports and caches) on a small slice, untimed.
+    model.predict(features.head(1000))
+    classifier.predict_proba(features.head(1000))
+
+    bare = _figures(_timed(lambda: classifier.predict_proba(features), args.repeats), len(rows))
+    pyfunc = _figures(_timed(lambda: model.predict(features), args.repeats), len(rows))
+    unwrapped = _figures(
+        _timed(lambda: python_model.predict(None, features), args.repeats), len(rows)
+    )
+    ratio_best = bare["best_s"] / pyfunc["best_s"]
+    ratio_median = bare["median_s"] / pyfunc["median_s"]
+    print(
+        json.dumps(
+            {
+                "rows": len(features),
+                "model_uri": args.model_uri,
+                "model_run_id": model.metadata.run_id,
+                "classifier": type(classifier.named_steps["classifier"]).__name__,
+                "unseen_job_role_name_share": round(
+                    float((~features["job_role_name"].isin(known_roles)).mean()), 4
+                ),
+                "load_model_s": round(load_s, 2),
+                "generate_rows_s": round(generate_s, 2),
+                "bare_predict_proba": bare,
+                "pyfunc_predict": pyfunc,
+                "kedro_pipeline_model_predict": unwrapped,
+                "throughput_ratio_pyfunc_vs_bare_best": round(ratio_best, 3),
+                "throughput_ratio_pyfunc_vs_bare_median": round(ratio_median, 3),
+                "target_ratio": TARGET_RATIO,
+                "meets_target": ratio_median >= TARGET_RATIO,
+                "peak_rss_mb": _peak_rss_mb(),
+                "cpu_count": os.cpu_count(),
+                "python": platform.python_version(),
+                "mlflow": mlflow.__version__,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

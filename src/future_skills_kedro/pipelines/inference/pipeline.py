@@ -1,0 +1,153 @@
+"""Inference pipeline: data_engineering + scoring of the newest quarter with the champion.
+
+``kedro run --pipelines inference`` first validates the raw files (the data_engineering
+pipeline, so new signals are checked exactly as for training and the ``validated_*`` tables
+are current), then scores. To score again from the already validated tables, run only the
+scoring nodes: ``kedro run --pipelines inference --tags inference``.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline, node, pipeline
+
+from future_skills_kedro.pipelines.data_engineering import (
+    create_pipeline as create_data_engineering_pipeline,
+)
+
+from .nodes import (
+    build_prediction_log,
+    build_predictions,
+    build_scoring_snapshot,
+    flag_unseen_categories,
+    open_champion,
+    resolve_champion,
+    score_snapshot,
+    split_scorable_rows,
+    summarise_inference,
+)
+from .recommendations import plot_top_skills, recommend_actions, render_recommendation_report
+
+
+def create_scoring_pipeline(**kwargs) -> Pipeline:
+    """The nodes after the validated tables: snapshot, checks, scoring, logs, plan."""
+    return pipeline(
+        [
+            # Sorts before the validation nodes, so a missing champion fails the run first.
+            node(
+                resolve_champion,
+                inputs="scoring_model_version",
+                outputs="champion",
+                name="resolve_champion",
+                tags=["champion"],
+            ),
+            node(
+                open_champion,
+                inputs=["champion", "scoring_model"],
+                outputs=["champion_pyfunc", "champion_categories"],
+                name="open_champion",
+                tags=["champion"],
+            ),
+            node(
+                build_scoring_snapshot,
+                inputs=[
+                    "validated_job_roles",
+                    "validated_skills",
+                    "validated_market_signals",
+                    "validated_economic_indicators",
+                    "validated_internal_signals",
+                    "params:inference.snapshot",
+                ],
+                outputs="scoring_snapshot",
+                name="build_scoring_snapshot",
+                tags=["features"],
+            ),
+            node(
+                split_scorable_rows,
+                inputs=["scoring_snapshot", "params:inference.snapshot.max_rejected_share"],
+                outputs=["scorable_rows", "rejected_scoring_rows", "snapshot_quality"],
+                name="split_scorable_rows",
+                tags=["features", "validation"],
+            ),
+            node(
+                flag_unseen_categories,
+                inputs=["scorable_rows", "champion_categories"],
+                outputs="unseen_categories",
+                name="flag_unseen_categories",
+                tags=["scoring"],
+            ),
+            node(
+                score_snapshot,
+                inputs=["champion_pyfunc", "scorable_rows", "snapshot_quality"],
+                outputs=["model_scores", "scoring_stats"],
+                name="score_snapshot",
+                tags=["scoring"],
+            ),
+            node(
+                build_predictions,
+                inputs=[
+                    "scorable_rows",
+                    "model_scores",
+                    "unseen_categories",
+                    "champion",
+                    "scoring_stats",
+                ],
+                outputs="predictions",
+                name="build_predictions",
+                tags=["scoring"],
+            ),
+            node(
+                build_prediction_log,
+                inputs=["scorable_rows", "model_scores", "champion", "scoring_stats"],
+                outputs="prediction_log_batch",
+                name="build_prediction_log",
+                tags=["scoring", "prediction_logs"],
+            ),
+            node(
+                recommend_actions,
+                inputs=["scorable_rows", "model_scores", "params:inference.recommendations"],
+                outputs="recommendations",
+                name="recommend_actions",
+                tags=["recommendations"],
+            ),
+            node(
+                summarise_inference,
+                inputs=[
+                    "predictions",
+                    "scorable_rows",
+                    "unseen_categories",
+                    "champion_categories",
+                    "snapshot_quality",
+                    "scoring_stats",
+                    "champion",
+                    "recommendations",
+                ],
+                outputs=["inference_summary", "inference_metrics", "inference_run_params"],
+                name="summarise_inference",
+                tags=["tracking"],
+            ),
+            node(
+                plot_top_skills,
+                inputs=["recommendations", "params:inference.recommendations"],
+                outputs="recommendations_chart",
+                name="plot_top_skills",
+                tags=["recommendations", "reporting"],
+            ),
+            node(
+                render_recommendation_report,
+                inputs=[
+                    "recommendations",
+                    "inference_summary",
+                    "params:inference.recommendations",
+                ],
+                outputs="recommendations_report",
+                name="render_recommendation_report",
+                tags=["recommendations", "reporting"],
+            ),
+        ],
+        tags="inference",
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """data_engineering (validation, validated_* tables) + scoring."""
+    return create_data_engineering_pipeline() + create_scoring_pipeline()

@@ -1,0 +1,318 @@
+"""Inference nodes in-process: snapshot, the shared feature path, row checks, scoring, logs."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
+    FEATURE_COLUMNS,
+    KEY_COLUMNS,
+    TARGET_COLUMN,
+)
+from future_skills_kedro.datagen import GeneratorConfig, generate
+from future_skills_kedro.datasets import read_prediction_logs, write_prediction_log
+from future_skills_kedro.pipelines import data_engineering
+from future_skills_kedro.pipelines.data_engineering import create_pipeline as create_de_pipeline
+from future_skills_kedro.pipelines.inference import create_pipeline, create_scoring_pipeline
+from future_skills_kedro.pipelines.inference import nodes as inference_nodes
+from future_skills_kedro.pipelines.inference.nodes import (
+    REJECTED_SCORING_COLUMNS,
+    UNSEEN_COLUMN,
+    ScoringInputError,
+    build_prediction_log,
+    build_predictions,
+    build_scoring_snapshot,
+    flag_unseen_categories,
+    model_input_columns,
+    open_champion,
+    score_snapshot,
+    snapshot_keys,
+    split_scorable_rows,
+    trained_categories,
+)
+from future_skills_kedro.scoring import PREDICTION_COLUMN, PROBABILITY_COLUMNS, predict_need_levels
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+CHAMPION = {
+    "model_name": "future-skills-model",
+    "alias": "champion",
+    "version": "7",
+    "semver": "1.2.0",
+    "stage": "Production",
+    "run_id": "run-7",
+}
+
+
+@cache
+def _parameters() -> dict:
+    conf = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    return conf["parameters"]
+
+
+@cache
+def _world():
+    """A small generated world: 6 roles x 15 skills, 5 quarters (the newest unlabelled)."""
+    return generate(GeneratorConfig(seed=3, n_roles=6, n_quarters=5))
+
+
+def _raw_text(data) -> dict[str, pd.DataFrame]:
+    """The generated tables as the catalog reads the CSVs: every value text."""
+    return {name: table.astype("str") for name, table in data.tables.items()}
+
+
+def _params_catalog(catalog: DataCatalog, prefix: str, values) -> None:
+    """``params:<prefix>`` and every nested ``params:<prefix>.<key>``, as Kedro provides them."""
+    catalog[f"params:{prefix}"] = MemoryDataset(values)
+    if isinstance(values, dict):
+        for key, value in values.items():
+            _params_catalog(catalog, f"{prefix}.{key}", value)
+
+
+def _run_feature_paths(as_of_date: str) -> DataCatalog:
+    """data_engineering + the snapshot node, in-process on memory datasets."""
+    catalog = DataCatalog()
+    for name, table in _raw_text(_world()).items():
+        catalog[name] = MemoryDataset(table)
+    params = _parameters()
+    _params_catalog(catalog, "data_engineering", params["data_engineering"])
+    snapshot = {**params["inference"]["snapshot"], "as_of_date": as_of_date}
+    _params_catalog(catalog, "inference.snapshot", snapshot)
+    pipeline = create_de_pipeline() + create_scoring_pipeline().only_nodes("build_scoring_snapshot")
+    for name in ("model_input_table", "scoring_snapshot"):
+        catalog[name] = MemoryDataset()
+    SequentialRunner().run(pipeline, catalog)
+    return catalog
+
+
+# ---------------------------------------------------------------- one feature code path
+def test_snapshot_node_calls_the_data_engineering_feature_builder():
+    node = next(n for n in create_pipeline().nodes if n.name == "build_scoring_snapshot")
+    assert node.func is build_scoring_snapshot
+    # The very function object data_engineering builds the model-input table with.
+    assert inference_nodes.build_feature_table is data_engineering.build_feature_table
+    assert build_scoring_snapshot.__globals__["build_feature_table"] is (
+        data_engineering.nodes.build_feature_table
+    )
+
+
+def test_snapshot_rows_equal_model_input_rows_for_a_labelled_quarter():
+    labelled = sorted(_world().tables["skill_need_labels"]["as_of_date"].unique())[-1]
+    catalog = _run_feature_paths(labelled)
+    table = catalog.load("model_input_table")
+    training_rows = table.loc[table["as_of_date"].eq(pd.Timestamp(labelled))]
+    training_rows = training_rows.drop(columns=TARGET_COLUMN)
+    snapshot = catalog.load("scoring_snapshot")
+
+    assert len(training_rows) > 0
+    assert list(snapshot.columns) == list(training_rows.columns)
+    keys = list(KEY_COLUMNS)
+    merged = training_rows.merge(snapshot, on=keys, how="left", suffixes=("", "_snapshot"))
+    assert len(merged) == len(training_rows)
+    for column in FEATURE_COLUMNS:
+        if column in keys:
+            continue
+        pd.testing.assert_series_equal(
+            merged[column], merged[f"{column}_snapshot"], check_names=False
+        )
+    # And the snapshot scores every pair of that quarter: no label row is missing from it.
+    assert len(snapshot) == len(training_rows)
+
+
+def test_default_snapshot_is_the_newest_quarter_and_every_active_pair_times_horizons():
+    world = _world()
+    catalog = _run_feature_paths(None)
+    snapshot = catalog.load("scoring_snapshot")
+    internal = world.tables["internal_signals"]
+    newest = max(internal["as_of_date"])
+    pairs = internal.loc[internal["as_of_date"].eq(newest), ["job_role_id", "skill_id"]]
+
+    assert snapshot["as_of_date"].unique().tolist() == [pd.Timestamp(newest)]
+    assert len(snapshot) == 3 * len(pairs.drop_duplicates())
+    assert sorted(snapshot["horizon_years"].unique()) == [1, 3, 5]
+    assert not snapshot.duplicated(list(KEY_COLUMNS)).any()
+    assert TARGET_COLUMN not in snapshot.columns
+    assert snapshot.loc[:, list(FEATURE_COLUMNS)].notna().all().all()
+
+
+def test_snapshot_keys_take_the_pairs_of_the_newest_internal_quarter_not_after_the_date():
+    internal = pd.DataFrame(
+        {
+            "job_role_id": ["R1", "R1", "R2", "R3"],
+            "skill_id": ["S1", "S2", "S1", "S9"],
+            "as_of_date": pd.to_datetime(["2024-12-31", "2025-03-31", "2025-03-31", "2025-06-30"]),
+        }
+    )
+    keys = snapshot_keys(internal, pd.Timestamp("2025-03-31"), [1, 5])
+    assert keys[["job_role_id", "skill_id"]].drop_duplicates().values.tolist() == [
+        ["R1", "S2"],
+        ["R2", "S1"],
+    ]
+    assert keys["horizon_years"].tolist() == [1, 5, 1, 5]
+    assert keys["as_of_date"].eq(pd.Timestamp("2025-03-31")).all()
+    with pytest.raises(ScoringInputError, match="no internal signals at or before 2024-09-30"):
+        snapshot_keys(internal, pd.Timestamp("2024-09-30"), [1])
+
+
+def test_snapshot_rejects_unknown_horizons():
+    tables = {name: table for name, table in _raw_text(_world()).items()}
+    with pytest.raises(ValueError, match=r"\[2\] not in \[1, 3, 5\]"):
+        build_scoring_snapshot(
+            tables["job_roles"],
+            tables["skills"],
+            tables["market_signals"],
+            tables["economic_indicators"],
+            tables["internal_signals"],
+            {"as_of_date": None, "horizons": [1, 2]},
+        )
+
+
+# ---------------------------------------------------------------- row checks
+def _features(n: int = 4) -> pd.DataFrame:
+    features = _world().features.head(n).drop(columns=TARGET_COLUMN).reset_index(drop=True)
+    # The dtypes build_feature_table gives (numbers as float, dates as datetime64).
+    return features.astype({"as_of_date": "datetime64[ns]", "training_requests": "float64"})
+
+
+def test_rows_with_missing_or_invalid_features_are_rejected_with_reasons():
+    features = _features(5)
+    features.loc[1, ["trend_score", "scarcity_index", "hiring_difficulty", "avg_salary_k"]] = np.nan
+    features.loc[2, "internal_usage"] = 1.7
+    features.loc[3, "training_requests"] = 2.5
+    scorable, rejected, quality = split_scorable_rows(features, max_rejected_share=1.0)
+
+    assert list(rejected.columns) == list(REJECTED_SCORING_COLUMNS)
+    day = features.loc[1, "as_of_date"].strftime("%Y-%m-%d")
+    by_row = rejected.set_index("job_role_id", drop=False)
+    assert len(scorable) == 2
+    assert quality["rows"] == 5
+    assert quality["rows_rejected"] == 3
+    reasons = rejected["reason"].tolist()
+    assert f"no market signal at or before {day}" in reasons
+    assert "out of range [0, 1]" in reasons
+    assert "must be an integer >= 0" in reasons
+    missing = rejected.loc[rejected["reason"].str.startswith("no market signal")].iloc[0]
+    assert missing["column"] == "trend_score, scarcity_index, hiring_difficulty, avg_salary_k"
+    assert rejected.loc[rejected["column"].eq("internal_usage"), "value"].tolist() == ["1.7"]
+    assert quality["rejected_by_reason"] == {
+        "no market signal": 1,
+        "out of range [0, 1]": 1,
+        "must be an integer >= 0": 1,
+    }
+    assert len(by_row) == 3
+    # The kept rows are the untouched ones, in order.
+    pd.testing.assert_frame_equal(scorable, features.iloc[[0, 4]].reset_index(drop=True))
+
+
+def test_clean_snapshot_rejects_nothing():
+    scorable, rejected, quality = split_scorable_rows(_features(6), max_rejected_share=0.0)
+    assert len(scorable) == 6
+    assert rejected.empty
+    assert list(rejected.columns) == list(REJECTED_SCORING_COLUMNS)
+    assert quality["rejected_share"] == 0.0
+
+
+# ---------------------------------------------------------------- scoring
+class _SklearnPyfunc:
+    """A stand-in for the pyfunc model (the real one is exercised by the integration tests)."""
+
+    metadata = None
+
+    def __init__(self, classifier) -> None:
+        self.classifier = classifier
+        self.seen_columns: list[str] = []
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.seen_columns = list(frame.columns)
+        return predict_need_levels(self.classifier, frame)
+
+
+@cache
+def _classifier():
+    from future_skills_kedro.pipelines.training.nodes import build_classifier
+
+    model = {
+        "algorithm": "logistic_regression",
+        "excluded_features": [],
+        "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 500}},
+    }
+    classifier = build_classifier(model)
+    train = _world().features
+    classifier.fit(train.loc[:, list(FEATURE_COLUMNS)], train[TARGET_COLUMN])
+    return classifier
+
+
+def test_trained_categories_come_from_the_fitted_encoder():
+    known = trained_categories(_classifier())
+    assert set(known) == set(CATEGORICAL_FEATURES)
+    assert set(known["job_role_name"]) == set(_world().features["job_role_name"])
+    model, categories = open_champion(CHAMPION, _classifier())
+    assert model is _classifier()
+    assert categories == known
+
+
+def test_unseen_categories_are_flagged_per_column():
+    features = _features(3)
+    features.loc[1, "job_role_name"] = "Quantum Prompt Engineer"
+    features.loc[2, ["job_role_name", "skill_name"]] = ["Chief Vibes Officer", "Telepathy"]
+    unseen = flag_unseen_categories(features, trained_categories(_classifier()))
+    assert unseen[UNSEEN_COLUMN].tolist() == ["", "job_role_name", "job_role_name, skill_name"]
+    assert unseen["job_role_name"].tolist() == [False, True, True]
+    # Nothing known (no encoder found): nothing flagged, the summary says "unavailable".
+    assert flag_unseen_categories(features, {})[UNSEEN_COLUMN].eq("").all()
+
+
+def test_scoring_predictions_and_log_records_agree(tmp_path):
+    features = _features(6)
+    features.loc[5, "job_role_name"] = "Quantum Prompt Engineer"
+    model = _SklearnPyfunc(_classifier())
+    quality = {"rows": 6, "rows_rejected": 0, "rejected_share": 0.0, "max_rejected_share": 0.2}
+    scores, stats = score_snapshot(model, features, quality)
+
+    assert model.seen_columns == list(FEATURE_COLUMNS) == model_input_columns(model)
+    assert len(scores) == 6
+    assert np.allclose(scores.loc[:, list(PROBABILITY_COLUMNS)].sum(axis=1), 1.0)
+    assert stats["latency_ms"] == pytest.approx(1000 * stats["scoring_seconds"] / 6)
+
+    unseen = flag_unseen_categories(features, trained_categories(_classifier()))
+    predictions = build_predictions(features, scores, unseen, CHAMPION, stats)
+    assert predictions[["model_version", "model_semver"]].drop_duplicates().values.tolist() == [
+        ["7", "1.2.0"]
+    ]
+    assert predictions[UNSEEN_COLUMN].tolist()[-1] == "job_role_name"
+    assert str(predictions["scored_at"].dt.tz) == "UTC"
+
+    log = build_prediction_log(features, scores, CHAMPION, stats)
+    write_prediction_log(log, tmp_path)
+    read = read_prediction_logs(tmp_path)
+    assert read.corrupt_lines == 0
+    back = read.frame
+    assert back["request_id"].tolist() == predictions["request_id"].tolist()
+    assert back["prediction"].tolist() == predictions[PREDICTION_COLUMN].tolist()
+    assert back["model_version"].unique().tolist() == ["7"]
+    assert back["model_semver"].unique().tolist() == ["1.2.0"]
+    assert back["latency_ms"].unique().tolist() == [pytest.approx(stats["latency_ms"])]
+    assert back["job_role_name"].tolist() == features["job_role_name"].tolist()
+
+
+def test_too_many_rejected_rows_fail_scoring_with_the_reasons():
+    quality = {
+        "rows": 10,
+        "rows_rejected": 4,
+        "rejected_share": 0.4,
+        "max_rejected_share": 0.2,
+        "rejected_by_reason": {"no market signal": 4},
+    }
+    with pytest.raises(ScoringInputError, match=r"4 of 10 .*40\.0% > .*no market signal"):
+        score_snapshot(_SklearnPyfunc(_classifier()), _features(6), quality)
+    empty = {**quality, "rows_rejected": 0, "rejected_share": 0.0}
+    with pytest.raises(ScoringInputError, match="no snapshot row can be scored"):
+        score_snapshot(_SklearnPyfunc(_classifier()), _features(0), empty)

@@ -1,0 +1,175 @@
+"""metrics.prom (promtool), the atomic textfile dataset, and a real Pushgateway."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import stat
+import subprocess
+import urllib.request
+
+import pytest
+
+from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset, PushgatewayDataset
+from future_skills_kedro.pipelines.monitoring import nodes
+from tests.pipelines.monitoring import scenarios
+from tests.pipelines.monitoring.test_window_and_health import WINDOW, run_monitoring
+
+EXPECTED_METRICS = {
+    "future_skills_monitoring_last_success_timestamp_seconds",
+    "future_skills_monitoring_window_start_timestamp_seconds",
+    "future_skills_monitoring_window_end_timestamp_seconds",
+    "future_skills_monitoring_window_predictions",
+    "future_skills_monitoring_log_lines_read",
+    "future_skills_monitoring_log_corrupt_lines",
+    "future_skills_health_status",
+    "future_skills_health_status_code",
+    "future_skills_health_issues",
+    "future_skills_retrain_recommended",
+    "future_skills_model_info",
+    "future_skills_model_age_seconds",
+    "future_skills_drift_share",
+    "future_skills_drift_features_drifted",
+    "future_skills_feature_drift_score",
+    "future_skills_feature_drift_threshold",
+    "future_skills_feature_drift_detected",
+    "future_skills_predictions",
+    "future_skills_prediction_class_drift_score",
+    "future_skills_mean_confidence",
+    "future_skills_confidence_drift_score",
+    "future_skills_performance_labelled_predictions",
+    "future_skills_performance_accuracy",
+    "future_skills_performance_macro_f1",
+    "future_skills_performance_macro_f1_drop",
+}
+
+
+@pytest.fixture(scope="module")
+def metrics_text(tmp_path_factory) -> str:
+    """metrics.prom of a degraded window (shifted features, labels available)."""
+    scenario = scenarios.stationary(seed=4)
+    shifted = scenarios.shift_features(scenario)
+    log_dir = tmp_path_factory.mktemp("logs")
+    write_prediction_log(shifted.predictions(), log_dir)
+    params = scenarios.parameters() | {"window": WINDOW}
+    _, _, prom = run_monitoring(log_dir, scenario.reference, scenario.labels, params)
+    return prom
+
+
+def _names(text: str) -> set[str]:
+    return {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+
+
+def _promtool(promtool: str, path) -> subprocess.CompletedProcess:
+    with open(path, encoding="utf-8") as handle:
+        return subprocess.run(
+            [promtool, "check", "metrics"],
+            stdin=handle,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+def test_metrics_prom_passes_promtool(tmp_path, metrics_text, promtool):
+    path = tmp_path / "textfile" / "future_skills.prom"
+    PrometheusTextfileDataset(str(path)).save(metrics_text)
+    result = _promtool(promtool, path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "" and result.stderr.strip() == ""  # no lint warning
+    # ...and promtool does reject a broken file, so the check above means something.
+    path.write_text(metrics_text + "future_skills_drift_share{feature=} nope\n")
+    assert _promtool(promtool, path).returncode != 0
+
+
+def test_metrics_prom_names_and_values(metrics_text):
+    assert _names(metrics_text) == EXPECTED_METRICS
+    lines = metrics_text.splitlines()
+    assert 'future_skills_health_status{status="degraded"} 1.0' in lines
+    assert "future_skills_health_status_code 1.0" in lines
+    assert 'future_skills_feature_drift_detected{feature="trend_score"} 1.0' in lines
+    assert 'future_skills_feature_drift_detected{feature="internal_usage"} 0.0' in lines
+    assert (
+        'future_skills_model_info{model_name="future-skills-model",semver="1.2.0",version="3"} 1.0'
+        in lines
+    )
+    assert "future_skills_model_age_seconds 5.2704e+06" in lines  # 61 days
+    assert "future_skills_monitoring_window_start_timestamp_seconds 1.7507232e+09" in lines
+
+
+def test_textfile_is_replaced_atomically(tmp_path):
+    path = tmp_path / "metrics.prom"
+    dataset = PrometheusTextfileDataset(str(path))
+    dataset.save("future_skills_drift_share 0.1\n")
+    first_inode = path.stat().st_ino
+    dataset.save("future_skills_drift_share 0.2\n")
+    # A new file renamed over the old one (readers keep a whole old or a whole new file),
+    # world-readable for node_exporter, no temporary file left behind.
+    assert path.stat().st_ino != first_inode
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["metrics.prom"]
+    assert dataset.load() == "future_skills_drift_share 0.2\n"
+
+
+def test_push_to_a_real_pushgateway_and_read_it_back(metrics_text, pushgateway):
+    dataset = PushgatewayDataset(url=pushgateway, grouping_key={"instance": "nightly"})
+    dataset.save(metrics_text)
+    outcome = dataset.load()
+    assert outcome["pushed"] is True
+    assert outcome["url"] == f"{pushgateway}/metrics/job/future_skills_monitoring/instance/nightly"
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        exposed = response.read().decode()
+    labels = 'instance="nightly",job="future_skills_monitoring"'
+    assert f'future_skills_health_status{{{labels},status="degraded"}} 1' in exposed
+    assert f'future_skills_feature_drift_detected{{feature="trend_score",{labels}}} 1' in exposed
+
+    # PUT replaces the group: a second push leaves one set of samples.
+    dataset.save(metrics_text.replace('status="degraded"} 1.0', 'status="degraded"} 0.0'))
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        exposed = response.read().decode()
+    assert f'future_skills_health_status{{{labels},status="degraded"}} 0' in exposed
+    assert exposed.count("future_skills_health_status_code{") == 1
+
+
+def test_a_rejected_push_is_recorded_not_raised(pushgateway, caplog):
+    dataset = PushgatewayDataset(url=pushgateway)
+    with caplog.at_level(logging.WARNING):
+        dataset.save("this is not prometheus text\n")
+    outcome = dataset.load()
+    assert outcome["pushed"] is False
+    assert outcome["status"] == 400
+    assert "could not push monitoring metrics" in caplog.text
+
+
+def test_a_push_to_a_dead_url_does_not_fail_the_run(metrics_text, caplog):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dataset = PushgatewayDataset(url=f"http://127.0.0.1:{port}", timeout_s=2)
+    with caplog.at_level(logging.WARNING):
+        dataset.save(metrics_text)
+    outcome = dataset.load()
+    assert outcome == {
+        "enabled": True,
+        "pushed": False,
+        "url": f"http://127.0.0.1:{port}/metrics/job/future_skills_monitoring",
+        "status": None,
+        "error": outcome["error"],
+    }
+    assert "Connection refused" in outcome["error"] or "URLError" in outcome["error"]
+    assert "could not push monitoring metrics" in caplog.text
+    # The exit policy logs it and judges the health only.
+    summary = {
+        "status": "healthy",
+        "window": {"start": "2025-06-24", "end": "2025-06-30"},
+        "health": {"issues": []},
+    }
+    nodes.enforce_exit_policy(summary, metrics_text, outcome, {"fail_on": "degraded"})
+
+
+def test_push_is_off_without_url():
+    dataset = PushgatewayDataset(url=None)
+    dataset.save("future_skills_drift_share 0.1\n")
+    assert dataset.load() == {"enabled": False, "pushed": False, "url": None, "error": None}

@@ -1,0 +1,256 @@
+"""Window reading from real log files, corrupt lines, empty windows, health rules, exit policy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from future_skills_kedro.datasets.prediction_log_window import PredictionLogWindowDataset
+from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.pipelines.monitoring import health, nodes
+from future_skills_kedro.pipelines.monitoring.nodes import MonitoringStatusError
+from tests.pipelines.monitoring import scenarios
+
+WINDOW = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
+
+
+@pytest.fixture(scope="module")
+def stationary():
+    return scenarios.stationary(seed=3)
+
+
+def run_monitoring(log_dir: Path, reference, labels, params: dict) -> tuple[dict, str, str]:
+    """Every node of the pipeline in order, from real log files: summary, HTML, metrics.prom."""
+    reader = PredictionLogWindowDataset(str(log_dir)).load()
+    predictions, window = nodes.load_prediction_window(reader, params["window"])
+    info = nodes.describe_reference(reference, window, params["health"]["important_features"])
+    feature_drift, report = nodes.detect_feature_drift(predictions, reference, params["drift"])
+    prediction_drift = nodes.detect_prediction_drift(
+        predictions, reference, params["prediction_drift"]
+    )
+    performance = nodes.evaluate_performance(predictions, labels, reference, params["performance"])
+    verdict = nodes.assess_health(
+        window, info, feature_drift, prediction_drift, performance, params["health"]
+    )
+    summary, metrics = nodes.build_summary(
+        window, info, feature_drift, prediction_drift, performance, verdict
+    )
+    assert all(set(value) == {"value", "step"} for value in metrics.values())
+    prom, pushed = nodes.render_prometheus_metrics(summary)
+    assert prom == pushed
+    # What the JSON dataset writes and reads back.
+    return json.loads(json.dumps(summary, allow_nan=False)), report, prom
+
+
+def check_with_promtool(promtool: str, text: str) -> None:
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+def test_corrupt_lines_are_counted_and_reported(tmp_path, stationary, params, promtool):
+    params["window"] = WINDOW
+    params["drift"]["engine"] = "builtin"
+    log_dir = tmp_path / "logs"
+    predictions = stationary.predictions()
+    write_prediction_log(predictions, log_dir)
+    day_file = log_dir / "predictions_20250627.jsonl"
+    good_line = day_file.read_text().splitlines()[0]
+    corrupt = (
+        [
+            "{not json",
+            '{"timestamp": "2025-06-27T01:00:00Z"}',  # a JSON object missing every other field
+            good_line[: len(good_line) // 2],  # a torn write
+        ]
+        * 10
+    )
+    with day_file.open("a") as handle:
+        handle.write("\n".join(corrupt) + "\n")
+
+    summary, _, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    window = summary["window"]
+    assert window["predictions"] == len(predictions)
+    assert window["corrupt_lines"] == 30
+    assert window["lines_read"] == len(predictions) + 30
+    assert window["corrupt_line_share"] == pytest.approx(30 / (len(predictions) + 30))
+    assert len(window["corrupt_examples"]) == 5
+    assert window["corrupt_examples"][0]["file"] == str(day_file)
+    assert {e["reason"] for e in window["corrupt_examples"]} >= {"invalid JSON"}
+    issue = next(i for i in summary["health"]["issues"] if i["rule"] == "corrupt_logs_warning")
+    assert issue["severity"] == "degraded"
+    assert summary["status"] == "degraded"
+    assert "future_skills_monitoring_log_corrupt_lines 30.0" in prom
+    check_with_promtool(promtool, prom)
+
+
+@pytest.mark.parametrize("logs", ["outside", "none"])
+def test_an_empty_window_is_no_data_not_a_crash(tmp_path, stationary, params, promtool, logs):
+    params["window"] = WINDOW
+    log_dir = tmp_path / "logs"
+    if logs == "outside":  # logs exist, but a month before the window
+        old = stationary.predictions()
+        old["timestamp"] = old["timestamp"] - pd.Timedelta(days=40)
+        write_prediction_log(old, log_dir)
+
+    summary, report, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    assert summary["status"] == health.NO_DATA
+    assert summary["window"]["predictions"] == 0
+    reason = "no predictions logged between 2025-06-24 and 2025-06-30"
+    assert summary["health"]["no_data_reason"] == reason
+    assert summary["health"]["issues"] == [
+        {"rule": "no_data", "severity": "no_data", "message": reason}
+    ]
+    assert summary["drift"]["status"] == "skipped"
+    assert summary["performance"]["status"] == "no_labels"
+    assert summary["retrain_recommended"] is False
+    assert "no predictions logged in the window" in report
+    assert 'future_skills_health_status{status="no_data"} 1.0' in prom
+    assert "future_skills_health_status_code -1.0" in prom
+    check_with_promtool(promtool, prom)
+
+    with pytest.raises(MonitoringStatusError, match=r"monitoring status NO_DATA .*no predictions"):
+        nodes.enforce_exit_policy(summary, prom, None, params["exit_policy"])
+    nodes.enforce_exit_policy(summary, prom, None, {"fail_on": "never"})
+    nodes.enforce_exit_policy(
+        summary, prom, None, {"fail_on": "unhealthy", "fail_on_no_data": False}
+    )
+
+
+def test_no_champion_is_no_data(tmp_path, stationary, params, promtool):
+    params["window"] = WINDOW
+    log_dir = tmp_path / "logs"
+    write_prediction_log(stationary.predictions(), log_dir)
+    summary, _, prom = run_monitoring(log_dir, None, stationary.labels, params)
+    assert summary["status"] == health.NO_DATA
+    assert summary["reference"] is None
+    assert summary["health"]["no_data_reason"].startswith("no champion model")
+    assert "future_skills_model_info" not in prom
+    check_with_promtool(promtool, prom)
+
+
+def test_the_same_window_gives_the_same_summary(tmp_path, stationary, params):
+    params["window"] = WINDOW
+    log_dir = tmp_path / "logs"
+    write_prediction_log(scenarios.shift_features(stationary).predictions(), log_dir)
+    first, _, first_prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    second, _, second_prom = run_monitoring(
+        log_dir, stationary.reference, stationary.labels, params
+    )
+    assert first == second
+    assert first["status"] == "degraded"
+
+    # metrics.prom differs only by its last-success timestamp.
+    def _without_clock(text):
+        return [line for line in text.splitlines() if "last_success_timestamp_seconds " not in line]
+
+    assert _without_clock(first_prom) == _without_clock(second_prom)
+
+
+def test_model_age_and_prediction_volume_rules(tmp_path, stationary, params):
+    params["window"] = WINDOW
+    params["drift"]["engine"] = "builtin"
+    log_dir = tmp_path / "logs"
+    predictions = stationary.predictions()
+    write_prediction_log(predictions, log_dir)
+    old = replace(stationary.reference, created_at="2024-06-30T00:00:00Z")
+
+    summary, _, _ = run_monitoring(log_dir, old, stationary.labels, params)
+    assert summary["reference"]["model_age_days"] == pytest.approx(366.0)
+    skipped = {s["rule"]: s["reason"] for s in summary["health"]["skipped_rules"]}
+    assert skipped == {"low_volume": "monitoring.health.expected_predictions_per_day is not set"}
+    assert [i["rule"] for i in summary["health"]["issues"]] == ["model_age"]
+    assert summary["retrain_reasons"] == ["the champion is old: model_age_days = 366 >= 180"]
+
+    # Expecting three times the volume actually logged.
+    params["health"]["expected_predictions_per_day"] = 3 * len(predictions) / 7
+    summary, _, _ = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    issue = next(i for i in summary["health"]["issues"] if i["rule"] == "low_volume")
+    assert issue["value"] == pytest.approx(1 / 3)
+    assert summary["status"] == "degraded"
+    assert summary["retrain_recommended"] is False
+
+
+def test_severity_combination_and_rule_validation():
+    rules = {
+        "warn": {"signal": "drift_share", "threshold": 0.3, "severity": "degraded"},
+        "crit": {"signal": "drift_share", "threshold": 0.6, "severity": "unhealthy"},
+        "age": {"signal": "model_age_days", "threshold": 10, "severity": "degraded"},
+    }
+    verdict = health.assess({"drift_share": 0.7, "model_age_days": 11.0}, {}, rules)
+    assert verdict["status"] == "unhealthy"
+    assert [i["rule"] for i in verdict["issues"]] == ["crit", "age"]
+    verdict = health.assess({"drift_share": 0.4, "model_age_days": 1.0}, {}, rules)
+    assert verdict["status"] == "degraded"
+    verdict = health.assess({"drift_share": 0.1}, {"model_age_days": "no champion"}, rules)
+    assert verdict["status"] == "healthy"
+    assert verdict["skipped_rules"] == [
+        {"rule": "age", "signal": "model_age_days", "reason": "no champion"}
+    ]
+    with pytest.raises(ValueError, match=r"rules\.bad: signal 'drift' is not one of"):
+        health.evaluate_rules(
+            {}, {}, {"bad": {"signal": "drift", "threshold": 1, "severity": "degraded"}}
+        )
+    with pytest.raises(ValueError, match=r"rules\.bad: severity 'fatal'"):
+        health.evaluate_rules(
+            {}, {}, {"bad": {"signal": "drift_share", "threshold": 1, "severity": "fatal"}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("status", "fail_on", "fails"),
+    [
+        ("healthy", "degraded", False),
+        ("degraded", "unhealthy", False),
+        ("degraded", "degraded", True),
+        ("unhealthy", "unhealthy", True),
+        ("unhealthy", "degraded", True),
+        ("unhealthy", "never", False),
+    ],
+)
+def test_exit_policy(status, fail_on, fails):
+    issues = [] if status == "healthy" else [{"severity": status, "message": "drift_share = 0.7"}]
+    summary = {
+        "status": status,
+        "window": {"start": "2025-06-24", "end": "2025-06-30"},
+        "health": {"issues": issues},
+        "retrain_recommended": status != "healthy",
+    }
+    policy = {"fail_on": fail_on, "fail_on_no_data": True}
+    if fails:
+        message = (
+            f"monitoring status {status.upper()} for 2025-06-24..2025-06-30: drift_share = 0.7 "
+            f"(retrain recommended) [exit_policy.fail_on={fail_on}]"
+        )
+        with pytest.raises(MonitoringStatusError) as raised:
+            nodes.enforce_exit_policy(summary, "", {"enabled": False}, policy)
+        assert str(raised.value) == message
+    else:
+        nodes.enforce_exit_policy(summary, "", {"enabled": False}, policy)
+    with pytest.raises(ValueError, match="fail_on must be one of"):
+        nodes.enforce_exit_policy(summary, "", None, {"fail_on": "sometimes"})
+
+
+def test_window_resolution():
+    from datetime import date, datetime
+
+    today = date(2025, 7, 1)
+    assert nodes.resolve_window({"end_date": None, "days": 7}, today) == (
+        date(2025, 6, 25),
+        today,
+    )
+    for end in ("2025-06-30", date(2025, 6, 30), datetime(2025, 6, 30, 23, 59)):
+        assert nodes.resolve_window({"end_date": end, "days": 1}) == (
+            date(2025, 6, 30),
+            date(2025, 6, 30),
+        )
+    with pytest.raises(ValueError, match="end_date must be an ISO date like 2025-06-30"):
+        nodes.resolve_window({"end_date": "30/06/2025", "days": 7})
+    with pytest.raises(ValueError, match="days must be at least 1"):
+        nodes.resolve_window({"end_date": None, "days": 0})

@@ -1,0 +1,259 @@
+"""The lifecycle hook and `kedro models` commands on real training runs (real CLI, real store).
+
+One project lives through the module, as a user's would: the runs build on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, run_kedro
+
+pytestmark = pytest.mark.integration
+
+MODEL_NAME = "future-skills-model"
+WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
+DEFAULT = ",".join(
+    ["training.permutation_importance.n_repeats=1", "training.permutation_importance.max_rows=1000"]
+)
+NO_SALARY = f"{DEFAULT},training.model.excluded_features=[avg_salary_k]"
+NO_SALARY_WEAK = f"{WEAK},training.model.excluded_features=[avg_salary_k]"
+
+
+def _client(project: Path) -> MlflowClient:
+    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _train(project: Path, params: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run_kedro(project, "run", "--pipelines", "training", "--params", params, env=env)
+
+
+def _ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    return result.stdout
+
+
+def _version(client: MlflowClient, version: int):
+    return client.get_model_version(MODEL_NAME, str(version))
+
+
+def _champion(client: MlflowClient) -> int:
+    return int(client.get_model_version_by_alias(MODEL_NAME, "champion").version)
+
+
+def _audit(project: Path) -> dict:
+    return json.loads((project / "data/06_models/model_versions.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("lifecycle"))
+
+
+def test_first_run_becomes_champion_1_0_0(project):
+    out = _ok(_train(project, WEAK))
+    assert f"{MODEL_NAME} v1 = 1.0.0 -> champion: first model passing the floor" in out
+    client = _client(project)
+    v1 = _version(client, 1)
+    assert v1.tags["semver"] == "1.0.0"
+    assert v1.tags["stage"] == "Production"
+    assert _champion(client) == 1
+    for tag in ("promotion_reason", "data_hash", "params_hash", "kedro_run_id", "git_sha"):
+        assert tag in v1.tags, tag
+    run = client.get_run(v1.run_id)
+    assert run.data.tags["promotion_outcome"] == "champion"
+    audit = _audit(project)
+    assert [e["action"] for e in audit["events"]] == ["register", "promote"]
+
+
+def test_changed_hyperparameters_give_a_minor_version_promoted_when_better(project):
+    out = _ok(_train(project, DEFAULT))
+    client = _client(project)
+    v1, v2 = _version(client, 1), _version(client, 2)
+    assert v2.tags["semver"] == "1.1.0"
+    assert v2.tags["parent_semver"] == "1.0.0"
+    gain = float(client.get_run(v2.run_id).data.metrics["macro_f1"]) - float(
+        client.get_run(v2.run_id).data.metrics["champion_macro_f1"]
+    )
+    assert gain >= 0.01, "the default model should clearly beat a 3-iteration model"
+    assert "v2 = 1.1.0 -> champion: macro_f1" in out
+    assert _champion(client) == 2
+    assert v2.tags["stage"] == "Production"
+    assert v1.tags["stage"] == "Archived"  # kept, usable for rollback
+
+
+def test_changed_input_schema_gives_a_major_version(project):
+    out = _ok(_train(project, NO_SALARY))
+    client = _client(project)
+    v3 = _version(client, 3)
+    assert v3.tags["semver"] == "2.0.0"
+    assert "MAJOR" in v3.tags["version_reason"]
+    # The champion cannot score inputs without avg_salary_k... but it was still compared only
+    # if compatible; the decision line says what happened either way.
+    assert "v3 = 2.0.0 ->" in out
+    assert v3.tags["stage"] in {"Production", "Staging"}
+
+
+def test_a_worse_model_stays_challenger(project):
+    client = _client(project)
+    champion_before = _champion(client)
+    out = _ok(_train(project, NO_SALARY_WEAK))
+    v4 = _version(client, 4)
+    assert v4.tags["semver"] == "2.1.0"
+    assert v4.tags["stage"] == "Staging"
+    assert "challenger" in v4.aliases
+    assert _champion(client) == champion_before
+    assert "v4 = 2.1.0 -> challenger:" in out
+    assert audit_actions(project)[-1] == "challenger"
+
+
+def audit_actions(project: Path) -> list[str]:
+    return [event["action"] for event in _audit(project)["events"]]
+
+
+def test_models_list_shows_every_version(project):
+    out = _ok(run_kedro(project, "models", "list"))
+    lines = out.strip().splitlines()
+    header = next(line for line in lines if line.startswith("version"))
+    assert "semver" in header and "stage" in header and "macro_f1" in header
+    for version, semver in ((1, "1.0.0"), (2, "1.1.0"), (3, "2.0.0"), (4, "2.1.0")):
+        assert any(line.startswith(f"v{version} ") and semver in line for line in lines), out
+
+
+def test_rollback_restores_the_former_champion(project):
+    client = _client(project)
+    current = _champion(client)
+    previous = int(_audit(project)["events"][-1]["version"])  # noqa: F841 - for the message
+    out = _ok(run_kedro(project, "models", "rollback", "--reason", "bad feedback"))
+    restored = _champion(client)
+    assert restored != current
+    assert _version(client, current).tags["stage"] == "Archived"
+    assert _version(client, restored).tags["stage"] == "Production"
+    assert f"v{restored}" in out
+    event = _audit(project)["events"][-2]
+    assert event["action"] == "rollback"
+    assert event["user"]
+    assert "bad feedback" in event["reason"]
+
+
+def test_show_champion_prints_lineage(project):
+    out = _ok(run_kedro(project, "models", "show", "champion"))
+    for word in ("semver", "stage: ", "data_hash", "params_hash", "run:", "macro_f1"):
+        assert word in out
+
+
+def test_promote_applies_the_policy_unless_forced(project):
+    client = _client(project)
+    refused = run_kedro(project, "models", "promote", "4", "--reason", "try")
+    assert refused.returncode != 0
+    assert "policy refuses v4" in refused.stderr
+    assert _champion(client) != 4
+    _ok(run_kedro(project, "models", "promote", "4", "--reason", "business call", "--force"))
+    assert _champion(client) == 4
+    event = _audit(project)["events"][-2]
+    assert event["action"] == "manual_promote"
+    assert "business call" in event["reason"] and event["user"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("models", "show", "99"), "has no version '99'"),
+        (("models", "promote", "42", "--reason", "x"), "has no version '42'"),
+        (("models", "rollback", "--to", "7.7.7"), "has no version '7.7.7'"),
+    ],
+)
+def test_cli_errors_are_clear(project, args, message):
+    result = run_kedro(project, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_failed_run_promotes_nothing(project):
+    client = _client(project)
+    champion_before = _champion(client)
+    versions_before = len(client.search_model_versions(f"name='{MODEL_NAME}'"))
+    result = _train(project, f"{FAST_TRAINING_PARAMS},training.split.holdout_quarters=99")
+    assert result.returncode != 0
+    assert "holdout_quarters=99" in result.stdout + result.stderr
+    assert len(client.search_model_versions(f"name='{MODEL_NAME}'")) == versions_before
+    assert _champion(client) == champion_before
+
+
+def test_a_version_registered_before_a_failure_is_marked_development(project):
+    client = _client(project)
+    champion_before = _champion(client)
+    audit_path = project / "data/06_models/model_versions.json"
+    good_audit = audit_path.read_text()
+    audit_path.write_text("{ not json")
+    try:
+        result = _train(project, DEFAULT)
+    finally:
+        audit_path.write_text(good_audit)
+    assert result.returncode != 0
+    assert "model_versions.json" in result.stdout + result.stderr
+    newest = max(client.search_model_versions(f"name='{MODEL_NAME}'"), key=lambda v: int(v.version))
+    assert newest.tags["stage"] == "Development"
+    assert "lifecycle decision failed" in newest.tags["promotion_reason"]
+    assert _champion(client) == champion_before
+
+
+def test_cli_without_champion_and_with_a_dead_registry(tmp_path):
+    fresh = copy_project(tmp_path)
+    result = run_kedro(fresh, "models", "rollback")
+    assert result.returncode != 0
+    assert "no champion yet" in result.stderr
+    env = kedro_env(fresh)
+    env["MLFLOW_TRACKING_URI"] = "http://127.0.0.1:9"
+    result = run_kedro(fresh, "models", "list", env=env)
+    assert result.returncode != 0
+    assert "http://127.0.0.1:9" in result.stderr
+
+
+def test_two_concurrent_training_runs_end_with_the_better_champion(tmp_path):
+    """Two checkouts, one registry and one decision lock, finishing together."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    store = f"sqlite:///{(shared / 'mlflow.db').as_posix()}"
+    lifecycle = (
+        f"lifecycle.audit_log_path={shared / 'model_versions.json'},"
+        f"lifecycle.lock_path={shared / 'decisions.lock'}"
+    )
+    # The shared store exists before the runs (as a team's does): two processes creating a
+    # fresh SQLite schema at the same moment would race on MLflow's own migrations.
+    MlflowClient(tracking_uri=store).create_experiment("model-training")
+    weak, strong = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
+    processes = []
+    for project, params in ((weak, WEAK), (strong, DEFAULT)):
+        env = kedro_env(project)
+        env["MLFLOW_TRACKING_URI"] = store
+        kedro = Path(sys.executable).with_name("kedro")
+        processes.append(
+            subprocess.Popen(
+                [str(kedro), "run", "--pipelines", "training", "--params", f"{params},{lifecycle}"],
+                cwd=project,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outputs = [process.communicate(timeout=900) for process in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, out[-2000:] + err[-4000:]
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    assert len(versions) == 2
+    assert all(v.tags.get("stage") for v in versions), "both versions decided"
+    scores = {int(v.version): client.get_run(v.run_id).data.metrics["macro_f1"] for v in versions}
+    champion = int(client.get_model_version_by_alias(MODEL_NAME, "champion").version)
+    assert scores[champion] == max(scores.values())
+    audit = json.loads((shared / "model_versions.json").read_text())
+    assert sum(e["action"] == "register" for e in audit["events"]) == 2
