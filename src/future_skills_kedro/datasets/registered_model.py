@@ -11,6 +11,38 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+# Error codes MLflow raises for an unknown registered model or alias (REST and SQL stores).
+_ABSENT_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+
+
+class NoChampionError(DatasetError):
+    """The alias points at no version: there is no model to use."""
+
+
+def version_by_alias(model_name: str, alias: str, required: bool):
+    """The registry's ``ModelVersion`` behind ``models:/<name>@<alias>``.
+
+    ``None`` when the alias is unset, or ``NoChampionError`` telling what to run if
+    ``required``.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.MlflowClient().get_model_version_by_alias(model_name, alias)
+    except MlflowException as exc:
+        if exc.error_code not in _ABSENT_CODES:
+            raise
+        if not required:
+            return None
+        hint = "Run `kedro run --pipelines training` first."
+        if alias != "champion":
+            hint += " `kedro models list` shows which aliases are set."
+        raise NoChampionError(
+            f"No '{alias}' version of registered model '{model_name}' in the registry at "
+            f"{mlflow.get_tracking_uri()}. {hint}"
+        ) from exc
+
 
 @dataclass
 class RegisteredModel:
@@ -54,21 +86,11 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
     def load(self) -> RegisteredModel | None:
         import mlflow
-        from mlflow.exceptions import MlflowException
 
-        client = mlflow.MlflowClient()
-        try:
-            version = client.get_model_version_by_alias(self._model_name, self._alias)
-        except MlflowException as exc:
-            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                raise
-            if self._required:
-                raise DatasetError(
-                    f"No '{self._alias}' version of registered model '{self._model_name}' in "
-                    f"the registry at {mlflow.get_tracking_uri()}. Run "
-                    "`kedro run --pipelines training` first."
-                ) from exc
+        version = version_by_alias(self._model_name, self._alias, self._required)
+        if version is None:
             return None
+        client = mlflow.MlflowClient()
         model = mlflow.pyfunc.load_model(f"models:/{self._model_name}/{version.version}")
         run = client.get_run(version.run_id) if version.run_id else None
         return RegisteredModel(
@@ -85,6 +107,42 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
 
     def save(self, data: None) -> None:
         raise DatasetError("RegisteredModelDataset is read-only: models are registered by runs.")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name, "alias": self._alias}
+
+
+class RegisteredModelVersionDataset(AbstractDataset[None, dict]):
+    """The registry facts of ``models:/<name>@<alias>``, without loading the model.
+
+    kedro-mlflow's ``MlflowModelRegistryDataset`` loads the model but says nothing about which
+    version it is; predictions and logs must carry it. Read-only; a missing alias raises
+    ``NoChampionError`` with what to run.
+    """
+
+    def __init__(
+        self, model_name: str, alias: str = "champion", metadata: dict[str, Any] | None = None
+    ) -> None:
+        self._model_name = model_name
+        self._alias = alias
+        self.metadata = metadata
+
+    def load(self) -> dict:
+        version = version_by_alias(self._model_name, self._alias, required=True)
+        return {
+            "model_name": self._model_name,
+            "alias": self._alias,
+            "version": str(version.version),
+            # A version registered outside the lifecycle hook has no semver tag.
+            "semver": version.tags.get("semver") or "unknown",
+            "stage": version.tags.get("stage"),
+            "run_id": version.run_id,
+            "model_uri": f"models:/{self._model_name}/{version.version}",
+            "registered_at_ms": int(version.creation_timestamp),
+        }
+
+    def save(self, data: None) -> None:
+        raise DatasetError("RegisteredModelVersionDataset is read-only: runs register models.")
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}
