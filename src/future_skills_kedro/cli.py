@@ -6,6 +6,7 @@ Kedro adds the ``cli`` group below to its own commands when run inside this proj
 from __future__ import annotations
 
 import getpass
+import logging
 import sys
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def _open_registry(env: str | None):
 
     project_path = Path.cwd()
     bootstrap_project(project_path)
+    # These commands print a table or a sentence: Kedro's INFO run log is noise here.
+    logging.getLogger("kedro").setLevel(logging.WARNING)
+    logging.getLogger("kedro_mlflow").setLevel(logging.WARNING)
     try:
         with KedroSession.create(project_path=project_path, env=env) as session:
             context = session.load_context()  # hooks set the tracking URI, fail fast if dead
