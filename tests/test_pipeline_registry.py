@@ -1,0 +1,88 @@
+"""The registered pipelines and the catalog's kedro-viz layers, as `kedro viz` reads them."""
+
+from __future__ import annotations
+
+import yaml
+from kedro.framework.startup import bootstrap_project
+
+from tests.conftest import PROJECT_ROOT
+
+EXPECTED = {"__default__", "data_engineering", "training", "evaluation", "inference", "monitoring"}
+
+
+def _pipelines():
+    bootstrap_project(PROJECT_ROOT)
+    from kedro.framework.project import pipelines
+
+    return pipelines
+
+
+def _layers() -> dict[str, str]:
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    return {
+        name: entry["metadata"]["kedro-viz"]["layer"]
+        for name, entry in catalog.items()
+        if isinstance(entry, dict) and "layer" in (entry.get("metadata") or {}).get("kedro-viz", {})
+    }
+
+
+def _layer_edges(pipeline, layers: dict[str, str]) -> set[tuple[str, str]]:
+    """Layer -> layer edges, walking through datasets that have no layer (as kedro-viz does)."""
+    downstream: dict[str, set[str]] = {}
+    for node in pipeline.nodes:
+        for name in node.inputs:
+            downstream.setdefault(name, set()).update(node.outputs)
+    edges = set()
+    for start in (name for name in downstream if name in layers):
+        stack, seen = list(downstream[start]), set()
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in layers:
+                edges.add((layers[start], layers[name]))
+            else:
+                stack.extend(downstream.get(name, ()))
+    return {(a, b) for a, b in edges if a != b}
+
+
+def _has_cycle(edges: set[tuple[str, str]]) -> bool:
+    graph: dict[str, set[str]] = {}
+    for a, b in edges:
+        graph.setdefault(a, set()).add(b)
+    visiting, done = set(), set()
+
+    def visit(layer: str) -> bool:
+        if layer in done:
+            return False
+        if layer in visiting:
+            return True
+        visiting.add(layer)
+        cyclic = any(visit(nxt) for nxt in graph.get(layer, ()))
+        visiting.discard(layer)
+        done.add(layer)
+        return cyclic
+
+    return any(visit(layer) for layer in list(graph))
+
+
+def test_every_pipeline_is_registered_and_default_is_training():
+    pipelines = _pipelines()
+    assert set(pipelines) >= EXPECTED
+    assert pipelines["__default__"] is pipelines["training"] or len(
+        pipelines["__default__"].nodes
+    ) == len(pipelines["training"].nodes)
+    assert hasattr(pipelines["__default__"], "log_model_kwargs"), "default must register a model"
+
+
+def test_kedro_viz_layers_form_no_cycle():
+    layers = _layers()
+    for name, pipeline in _pipelines().items():
+        edges = _layer_edges(pipeline, layers)
+        assert not _has_cycle(edges), f"{name}: layer cycle in {sorted(edges)}"
+
+
+def test_the_cycle_check_detects_a_cycle():
+    assert _has_cycle({("models", "model_output"), ("model_output", "models")})
+    assert not _has_cycle({("raw", "intermediate"), ("intermediate", "model_input")})
