@@ -124,7 +124,8 @@ def test_catalog_declares_every_persisted_dataset_with_a_layer():
     assert layers["skill_need_labels"] == "raw"
     assert layers["rejected_rows"] == "intermediate"
     assert layers["model_input_table"] == "model_input"
-    assert layers["data_quality_report"] == "reporting"
+    # intermediate: the quality gate reads it upstream of the published tables (acyclic layers)
+    assert layers["data_quality_report"] == "intermediate"
     assert catalog_conf["market_signals"]["load_args"]["dtype"] == "str"
     assert not [
         name for name in catalog_conf if name.startswith(("schema_checked_", "referenced_"))
