@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from future_skills_kedro.atomic_files import atomic_write, atomic_write_text
 from future_skills_kedro.contract import (
     HORIZONS,
     MODEL_INPUT_COLUMNS,
@@ -608,17 +607,6 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic_write(path: Path, write_to: Callable[[Path], object]) -> None:
-    """Write via a temporary sibling file, then rename: a crash leaves no half file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # created with the umask
-    try:
-        write_to(tmp)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write(data: GeneratedData, output_dir: str | Path) -> dict[str, Path]:
     """Write the six raw CSVs and the oracle JSON into ``output_dir``; returns the paths."""
     output_dir = Path(output_dir)
@@ -627,7 +615,7 @@ def write(data: GeneratedData, output_dir: str | Path) -> dict[str, Path]:
     for name, frame in data.tables.items():
         path = output_dir / f"{name}.csv"
         csv = _csv_ready(frame)
-        _atomic_write(
+        atomic_write(
             path,
             lambda tmp, csv=csv: csv.to_csv(
                 tmp, index=False, lineterminator="\n", encoding="utf-8"
@@ -636,6 +624,6 @@ def write(data: GeneratedData, output_dir: str | Path) -> dict[str, Path]:
         paths[name] = path
     oracle_path = output_dir / ORACLE_FILE
     text = json.dumps(data.oracle, indent=2, sort_keys=True) + "\n"
-    _atomic_write(oracle_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write_text(oracle_path, text)
     paths["oracle"] = oracle_path
     return paths

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,6 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 from kedro.io import AbstractDataset, DatasetError
+
+from future_skills_kedro.atomic_files import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +43,7 @@ class PrometheusTextfileDataset(AbstractDataset[str, str]):
         self.metadata = metadata
 
     def save(self, data: str) -> None:
-        folder = self._filepath.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        # node_exporter ignores files not ending in .prom: the temporary name does not.
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self._filepath.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, self._mode)
-            os.replace(tmp, self._filepath)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self._filepath, data, mode=self._mode)
 
     def load(self) -> str:
         try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from future_skills_kedro.atomic_files import atomic_write_text
 from future_skills_kedro.lifecycle.registry import RegistryState, utc_now_iso
 
 FORMAT_VERSION = 1
@@ -155,23 +155,8 @@ class AuditLog:
         """Atomically replace the file with ``data`` (indent 2, sorted keys)."""
         # Serialise first: an unserialisable value fails before any file is touched.
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            # mkstemp creates 0600; keep the audit file readable like the one it replaces.
-            os.chmod(tmp_name, _mode_of(self.path))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            # Leave the old file intact and no temp file behind.
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        _fsync_directory(self.path.parent)
+        # Keeps the permissions of the file it replaces (readable, not mkstemp's 0600).
+        atomic_write_text(self.path, text)
 
     def last_champion_event(self, version: int) -> dict[str, Any] | None:
         """The latest event that made ``version`` champion (its from_version is the one before)."""
@@ -179,24 +164,3 @@ class AuditLog:
             if event.get("action") in CHAMPION_ACTIONS and event.get("version") == version:
                 return event
         return None
-
-
-def _mode_of(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        return 0o644
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
