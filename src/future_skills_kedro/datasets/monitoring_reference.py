@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from future_skills_kedro.datasets.registered_model import version_by_alias
+
 logger = logging.getLogger(__name__)
 
 REFERENCE_FEATURES_ARTIFACT = "monitoring/reference_features.parquet"
@@ -77,23 +79,18 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
 
     def load(self) -> MonitoringReference | None:
         import mlflow
-        from mlflow.exceptions import MlflowException
 
-        client = mlflow.MlflowClient()
-        try:
-            version = client.get_model_version_by_alias(self._model_name, self._alias)
-        except MlflowException as exc:
-            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                raise
-            message = (
-                f"No '{self._alias}' version of registered model '{self._model_name}' in the "
-                f"registry at {mlflow.get_tracking_uri()}: run `kedro run --pipelines training`."
+        version = version_by_alias(self._model_name, self._alias, self._required)
+        if version is None:
+            logger.warning(
+                "monitoring reference: no '%s' version of registered model '%s' in the "
+                "registry at %s: run `kedro run --pipelines training`.",
+                self._alias,
+                self._model_name,
+                mlflow.get_tracking_uri(),
             )
-            if self._required:
-                raise DatasetError(message) from exc
-            logger.warning("monitoring reference: %s", message)
             return None
-
+        client = mlflow.MlflowClient()
         run = client.get_run(version.run_id) if version.run_id else None
         frames: dict[str, pd.DataFrame | None] = {}
         with tempfile.TemporaryDirectory(prefix="monitoring-reference-") as tmp:
