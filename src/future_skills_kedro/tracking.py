@@ -48,6 +48,13 @@ def ensure_tracking_server_reachable(uri: str, timeout_s: float = 3.0) -> None:
         ) from exc
 
 
+def as_mlflow_metrics(metrics: Mapping[str, float], prefix: str = "") -> dict[str, dict]:
+    """kedro-mlflow's MlflowMetricsHistoryDataset format: {name: {"value": v, "step": 0}}."""
+    return {
+        f"{prefix}{name}": {"value": float(value), "step": 0} for name, value in metrics.items()
+    }
+
+
 def experiment_for_pipelines(
     pipeline_names: Iterable[str], experiments: Mapping[str, str]
 ) -> str | None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from future_skills_kedro.contract import FEATURE_COLUMNS, TARGET_COLUMN
 from future_skills_kedro.scoring import classification_metrics
+from future_skills_kedro.tracking import as_mlflow_metrics
 
 _HEADLINE_METRICS = ("accuracy", "macro_f1", "weighted_f1", "log_loss")
 
@@ -77,9 +78,7 @@ def evaluate_registered_models(
             "metrics": metrics,
             "training_holdout_macro_f1": registered.run_metrics.get("macro_f1"),
         }
-        mlflow_metrics |= {
-            f"{role}_{name}": {"value": float(metrics[name]), "step": 0} for name in metrics
-        }
+        mlflow_metrics |= as_mlflow_metrics(metrics, prefix=f"{role}_")
     if report["models"]["champion"].get("status") != "evaluated":
         raise ValueError(
             "the champion could not be evaluated: "

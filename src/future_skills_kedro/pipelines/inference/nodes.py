@@ -35,6 +35,7 @@ from future_skills_kedro.scoring import (
     PREDICTION_COLUMN,
     PROBABILITY_COLUMNS,
 )
+from future_skills_kedro.tracking import as_mlflow_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -538,7 +539,7 @@ def summarise_inference(
         metrics["rows_unseen_category"] = unseen_rows
         for column in CATEGORICAL_FEATURES:
             metrics[f"rows_unseen_{column}"] = unseen_by_column.get(column, {}).get("rows", 0)
-    mlflow_metrics = {name: {"value": float(value), "step": 0} for name, value in metrics.items()}
+    mlflow_metrics = as_mlflow_metrics(metrics)
     params = {
         "model_name": champion["model_name"],
         "model_alias": champion["alias"],

@@ -23,6 +23,7 @@ import pandas as pd
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUMERIC_FEATURES
 from future_skills_kedro.pipelines.monitoring import drift, health, performance, prometheus
 from future_skills_kedro.scoring import CONFIDENCE_COLUMN, PREDICTION_COLUMN
+from future_skills_kedro.tracking import as_mlflow_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -516,11 +517,7 @@ def mlflow_metrics(summary: Mapping[str, Any]) -> dict[str, dict[str, float]]:
         figures[name] = value
     for name, value in (perf.get("drop") or {}).items():
         figures[f"{name}_drop"] = value
-    return {
-        key: {"value": float(value), "step": 0}
-        for key, value in figures.items()
-        if value is not None
-    }
+    return as_mlflow_metrics({key: value for key, value in figures.items() if value is not None})
 
 
 def render_prometheus_metrics(summary: Mapping[str, Any]) -> tuple[str, str]:

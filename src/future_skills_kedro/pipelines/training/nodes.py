@@ -21,6 +21,7 @@ from future_skills_kedro.scoring import (
     classification_metrics,
     predict_need_levels,
 )
+from future_skills_kedro.tracking import as_mlflow_metrics
 
 
 class TrainingDataError(ValueError):
@@ -197,14 +198,7 @@ def evaluate_on_holdout(
         output_dict=True,
         zero_division=0,
     )
-    return _as_mlflow_metrics(metrics), metrics, holdout_predictions, report
-
-
-def _as_mlflow_metrics(metrics: dict[str, float], prefix: str = "") -> dict[str, Any]:
-    """kedro-mlflow's MlflowMetricsHistoryDataset format: {name: {"value": v, "step": 0}}."""
-    return {
-        f"{prefix}{name}": {"value": float(value), "step": 0} for name, value in metrics.items()
-    }
+    return as_mlflow_metrics(metrics), metrics, holdout_predictions, report
 
 
 def plot_confusion_matrix(holdout_predictions: pd.DataFrame):
@@ -314,7 +308,7 @@ def evaluate_champion(
         "metrics": metrics,
         "reason": f"champion v{champion.version} scored on the same {len(holdout_set)} rows",
     }
-    return _as_mlflow_metrics(metrics, prefix="champion_"), comparison, paired
+    return as_mlflow_metrics(metrics, prefix="champion_"), comparison, paired
 
 
 def build_promotion_evidence(
