@@ -7,6 +7,7 @@ import os
 import subprocess
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from future_skills_kedro.tracking import (
@@ -14,6 +15,7 @@ from future_skills_kedro.tracking import (
     default_tracking_uri,
     ensure_tracking_server_reachable,
     experiment_for_pipelines,
+    prepare_embedded_store,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,17 +39,24 @@ class MlflowTrackingSetupHook:
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
-        # kedro-mlflow falls back to MLFLOW_TRACKING_URI when mlflow.yml leaves the URI null:
-        # anchor the default SQLite store at the project root.
-        os.environ.setdefault("MLFLOW_TRACKING_URI", default_tracking_uri(context.project_path))
-        bound_http_retries()
         try:
             configured = context.config_loader["mlflow"]
-        except Exception:
+        except MissingConfigException:  # no mlflow.yml: kedro-mlflow's defaults
             configured = {}
-        uri = (configured.get("server") or {}).get("mlflow_tracking_uri") or os.environ[
-            "MLFLOW_TRACKING_URI"
-        ]
+        uri = (configured.get("server") or {}).get("mlflow_tracking_uri")
+        if not uri:
+            # kedro-mlflow falls back to MLFLOW_TRACKING_URI when mlflow.yml leaves the URI
+            # null: anchor the default SQLite store at the project root.
+            embedded = default_tracking_uri(context.project_path)
+            os.environ.setdefault("MLFLOW_TRACKING_URI", embedded)
+            uri = os.environ["MLFLOW_TRACKING_URI"]
+            if uri == embedded:
+                experiments = [
+                    (configured.get("tracking") or {}).get("experiment", {}).get("name"),
+                    *context.params.get("mlflow_experiments", {}).values(),
+                ]
+                prepare_embedded_store(uri, context.project_path, filter(None, experiments))
+        bound_http_retries()
         ensure_tracking_server_reachable(uri)
         self._context = context
 

@@ -2,6 +2,8 @@
 
 import warnings
 
+from omegaconf.resolvers import oc
+
 from future_skills_kedro.hooks import MlflowTrackingSetupHook, ModelLifecycleHook
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
@@ -11,9 +13,16 @@ HOOKS = (MlflowTrackingSetupHook(), ModelLifecycleHook())
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # kedro-mlflow adds this pattern in its own hook; declared here, the project hook that runs
+    # before it reads the same mlflow.yml (tracking URI, experiment).
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    # Kedro resolves ${oc.env:...} in credentials only; conf/production/mlflow.yml also reads
+    # the server address from MLFLOW_TRACKING_URI (a deployment setting, not a secret).
+    "custom_resolvers": {"oc.env": oc.env},
 }
 
 # Third-party deprecation noise a user can do nothing about (kedro, kedro-mlflow and mlflow
 # call APIs their own dependencies deprecated); it buried the project's own messages.
+# (MLflow's "Add type hints to the `predict` method" about kedro-mlflow's model class cannot be
+# filtered: MLflow re-enables it inside its own catch_warnings block.)
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
-warnings.filterwarnings("ignore", message=r"Add type hints to the `predict` method")

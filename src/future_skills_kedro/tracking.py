@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 TRACKING_DB_FILENAME = "mlflow.db"
+ARTIFACTS_DIRNAME = "mlruns"
 # Without a bound, MLflow retries an unreachable server for minutes.
 HTTP_RETRY_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
@@ -24,6 +25,26 @@ class TrackingServerUnreachable(RuntimeError):
 def default_tracking_uri(project_path: str | os.PathLike) -> str:
     """The embedded store: an SQLite file at the project root, as an absolute URI."""
     return f"sqlite:///{(Path(project_path).resolve() / TRACKING_DB_FILENAME).as_posix()}"
+
+
+def prepare_embedded_store(uri: str, project_path: str | os.PathLike, names: Iterable[str]) -> None:
+    """Create the embedded store's experiments with their artifacts in ``<project>/mlruns``.
+
+    MLflow roots a new experiment's artifacts at ``./mlruns`` of the *current* directory: a
+    session opened from ``notebooks/`` (``kedro jupyter``) or a subfolder would scatter them.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    artifact_root = (Path(project_path).resolve() / ARTIFACTS_DIRNAME).as_posix()
+    store = SqlAlchemyStore(uri, artifact_root)  # a new store's Default experiment too
+    for name in dict.fromkeys(names):
+        if store.get_experiment_by_name(name) is None:
+            try:
+                store.create_experiment(name)
+            except MlflowException as exc:  # another process created it meanwhile
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
 
 
 def bound_http_retries() -> None:

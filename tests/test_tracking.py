@@ -1,0 +1,92 @@
+"""Where a Kedro session sends MLflow, whatever directory it is opened from."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from tests.conftest import copy_project, kedro_env
+
+pytestmark = pytest.mark.integration
+
+# What `kedro jupyter` / `%load_ext kedro.ipython` do: open a session on the project from
+# wherever the user is (argv: project, Kedro environment or "").
+OPEN_SESSION = """
+import sys
+import mlflow
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+bootstrap_project(sys.argv[1])
+with KedroSession.create(project_path=sys.argv[1], env=sys.argv[2] or None) as session:
+    session.load_context()
+print(mlflow.get_tracking_uri())
+"""
+
+
+def _open_session(
+    project: Path, cwd: Path, env: dict[str, str], kedro_env_name: str = ""
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", OPEN_SESSION, str(project), kedro_env_name],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def _port_is_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_session_from_notebooks_keeps_store_and_artifacts_at_the_project_root(tmp_path):
+    project = copy_project(tmp_path)
+    notebooks = project / "notebooks"
+    notebooks.mkdir()
+    env = kedro_env(project)
+    del env["MLFLOW_TRACKING_URI"]  # the embedded default, as on a fresh clone
+
+    result = _open_session(project, notebooks, env)
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    uri = result.stdout.strip().splitlines()[-1]
+    assert uri == f"sqlite:///{(project / 'mlflow.db').resolve().as_posix()}"
+    client = MlflowClient(tracking_uri=uri)
+    experiments = {e.name: e.artifact_location for e in client.search_experiments()}
+    # Every experiment a pipeline logs to exists, its artifacts beside mlflow.db.
+    assert {"Default", "model-training", "future-skills-prediction"} <= set(experiments)
+    for name, location in experiments.items():
+        assert location.startswith((project / "mlruns").resolve().as_posix()), (name, location)
+    assert not (notebooks / "mlruns").exists()
+    assert not (notebooks / "mlflow.db").exists()
+
+
+def test_a_server_in_the_environment_is_used_and_checked(tmp_path):
+    project = copy_project(tmp_path)
+    env = kedro_env(project) | {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
+    result = _open_session(project, project, env)
+    assert result.returncode != 0
+    assert "http://127.0.0.1:9 is unreachable" in result.stderr
+    assert not (project / "mlflow.db").exists()
+
+
+def test_the_production_environment_points_at_the_team_server(tmp_path):
+    project = copy_project(tmp_path)
+    env = kedro_env(project) | {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"}
+    result = _open_session(project, project, env, "production")
+    assert "http://127.0.0.1:9 is unreachable" in result.stderr
+
+    if _port_is_open(5000):
+        pytest.skip("something listens on 127.0.0.1:5000, the production default")
+    del env["MLFLOW_TRACKING_URI"]
+    result = _open_session(project, project, env, "production")
+    assert "http://127.0.0.1:5000 is unreachable" in result.stderr  # conf/production's default
+    assert not (project / "mlflow.db").exists()
