@@ -441,11 +441,11 @@ def test_dataset_from_catalog_config_appends_and_loads(tmp_path):
         {
             "prediction_logs": {
                 "type": "future_skills_kedro.datasets.PredictionLogDataset",
-                "directory": str(directory),
+                "path": str(directory),
             },
             "recent_prediction_logs": {
                 "type": "future_skills_kedro.datasets.PredictionLogDataset",
-                "directory": str(directory),
+                "path": str(directory),
                 "window_days": 2,
             },
         }
@@ -469,8 +469,8 @@ def test_dataset_from_catalog_config_appends_and_loads(tmp_path):
 
 
 def test_dataset_describes_itself_and_rejects_conflicting_windows(tmp_path):
-    dataset = PredictionLogDataset(directory=str(tmp_path), start="2025-06-01")
+    dataset = PredictionLogDataset(path=str(tmp_path), start="2025-06-01")
 
     assert "2025-06-01" in str(dataset)
     with pytest.raises(ValueError, match="either window_days"):
-        PredictionLogDataset(directory=str(tmp_path), start="2025-06-01", window_days=3)
+        PredictionLogDataset(path=str(tmp_path), start="2025-06-01", window_days=3)

@@ -32,12 +32,15 @@ class PredictionLogWindowReader:
 
 
 class PredictionLogWindowDataset(AbstractDataset[None, PredictionLogWindowReader]):
-    """Read-only: ``load`` returns a :class:`PredictionLogWindowReader` for ``directory``."""
+    """Read-only: ``load`` returns a :class:`PredictionLogWindowReader` for the log directory.
+
+    ``path`` (not ``directory``): Kedro anchors a relative ``path`` at the project root.
+    """
 
     def __init__(
-        self, directory: str = DEFAULT_LOG_DIRECTORY, metadata: dict[str, Any] | None = None
+        self, path: str = DEFAULT_LOG_DIRECTORY, metadata: dict[str, Any] | None = None
     ) -> None:
-        self._directory = Path(directory)
+        self._directory = Path(path)
         self.metadata = metadata
 
     def load(self) -> PredictionLogWindowReader:

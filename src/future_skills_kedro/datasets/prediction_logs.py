@@ -975,12 +975,15 @@ class PredictionLogDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
         prediction_logs:
           type: future_skills_kedro.datasets.PredictionLogDataset
-          directory: data/07_model_output/prediction_logs
+          path: data/07_model_output/prediction_logs
+
+    ``path`` is the log directory; Kedro makes a relative ``path`` absolute at the project
+    root, so a session opened from ``notebooks/`` writes where ``kedro run`` does.
     """
 
     def __init__(
         self,
-        directory: str = DEFAULT_LOG_DIRECTORY,
+        path: str = DEFAULT_LOG_DIRECTORY,
         *,
         start: Any = None,
         end: Any = None,
@@ -993,7 +996,7 @@ class PredictionLogDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             raise ValueError("PredictionLogDataset: give either window_days or start/end")
         if window_days is not None and window_days < 1:
             raise ValueError("PredictionLogDataset: window_days must be at least 1")
-        self._directory = Path(directory)
+        self._directory = Path(path)
         self._start = start
         self._end = end
         self._window_days = window_days
