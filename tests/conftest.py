@@ -25,6 +25,7 @@ _COPY_IGNORE = shutil.ignore_patterns(
     "benchmarks",
     "notebooks",
     "tests",
+    "test-artifacts",
 )
 _OUTPUT_DIRS = (
     "02_intermediate",

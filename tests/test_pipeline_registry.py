@@ -8,6 +8,8 @@ from kedro.framework.startup import bootstrap_project
 from tests.conftest import PROJECT_ROOT
 
 EXPECTED = {"__default__", "data_engineering", "training", "evaluation", "inference", "monitoring"}
+# One namespace per pipeline folder: kedro-viz shows each as a collapsible modular pipeline.
+NAMESPACES = EXPECTED - {"__default__"}
 
 
 def _pipelines():
@@ -74,6 +76,24 @@ def test_every_pipeline_is_registered_and_default_is_training():
         pipelines["__default__"].nodes
     ) == len(pipelines["training"].nodes)
     assert hasattr(pipelines["__default__"], "log_model_kwargs"), "default must register a model"
+
+
+def test_nodes_are_grouped_by_pipeline_namespace_and_datasets_keep_their_names():
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    for name, pipeline in _pipelines().items():
+        namespaces = {node.namespace for node in pipeline.nodes}
+        assert namespaces <= NAMESPACES, f"{name}: {namespaces}"
+        assert (name if name in NAMESPACES else "training") in namespaces
+        datasets = pipeline.all_inputs() | pipeline.all_outputs()
+        # prefix_datasets_with_namespace=False: catalog entries are matched as before.
+        assert not {ds for ds in datasets if "." in ds and not ds.startswith("params:")}
+        assert {ds for ds in datasets if ds in catalog}, f"{name} reads the catalog"
+
+
+def test_every_catalog_dataset_has_a_kedro_viz_layer():
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog.yml").read_text())
+    declared = {name for name in catalog if not name.startswith("_")}
+    assert declared - set(_layers()) == set()
 
 
 def test_kedro_viz_layers_form_no_cycle():

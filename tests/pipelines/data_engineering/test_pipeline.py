@@ -99,7 +99,11 @@ def test_every_label_rejected_fails_on_the_gate_not_on_a_crash(tmp_path: Path):
 def test_pipeline_nodes_are_named_and_tagged():
     pipeline = create_pipeline()
     names = {node.name for node in pipeline.nodes}
-    assert {"validate_market_signals", "enforce_rejected_share_limit"} <= names
+    assert {
+        "data_engineering.validate_market_signals",
+        "data_engineering.enforce_rejected_share_limit",
+    } <= names
+    assert {node.namespace for node in pipeline.nodes} == {"data_engineering"}  # kedro viz group
     assert pipeline.only_nodes_with_tags("validation").nodes
     assert pipeline.only_nodes_with_tags("features").nodes
     assert set(pipeline.inputs()) == {

@@ -181,7 +181,7 @@ def test_no_champion_fails_first_and_says_to_run_training(project_copy):
     assert result.returncode != 0
     assert "No 'champion' version of registered model 'future-skills-model'" in output
     assert "kedro run --pipelines training" in output
-    # It failed before validating anything or writing any output.
+    # It failed before writing any output.
     assert not (project_copy / "data/02_intermediate/rejected_rows.csv").exists()
     assert not (project_copy / PREDICTIONS).exists()
     assert not (project_copy / LOGS).exists()

@@ -86,7 +86,8 @@ def _run_feature_paths(as_of_date: str) -> DataCatalog:
     _params_catalog(catalog, "data_engineering", params["data_engineering"])
     snapshot = {**params["inference"]["snapshot"], "as_of_date": as_of_date}
     _params_catalog(catalog, "inference.snapshot", snapshot)
-    pipeline = create_de_pipeline() + create_scoring_pipeline().only_nodes("build_scoring_snapshot")
+    snapshot_node = create_scoring_pipeline().only_nodes("inference.build_scoring_snapshot")
+    pipeline = create_de_pipeline() + snapshot_node
     for name in ("model_input_table", "scoring_snapshot"):
         catalog[name] = MemoryDataset()
     SequentialRunner().run(pipeline, catalog)
@@ -95,7 +96,7 @@ def _run_feature_paths(as_of_date: str) -> DataCatalog:
 
 # ---------------------------------------------------------------- one feature code path
 def test_snapshot_node_calls_the_data_engineering_feature_builder():
-    node = next(n for n in create_pipeline().nodes if n.name == "build_scoring_snapshot")
+    node = next(n for n in create_pipeline().nodes if n.name == "inference.build_scoring_snapshot")
     assert node.func is build_scoring_snapshot
     # The very function object data_engineering builds the model-input table with.
     assert inference_nodes.build_feature_table is data_engineering.build_feature_table

@@ -24,9 +24,9 @@ def _config():
 def test_exit_policy_runs_last_after_everything_is_published():
     pipeline = create_pipeline()
     order = [node.name for node in pipeline.nodes]  # topological
-    assert order[-1] == "enforce_exit_policy"
+    assert order[-1] == "monitoring.enforce_exit_policy"
     exit_node = pipeline.nodes[-1]
-    upstream = pipeline.to_nodes("enforce_exit_policy")
+    upstream = pipeline.to_nodes("monitoring.enforce_exit_policy")
     assert {node.name for node in upstream.nodes} == set(order)  # nothing runs after it
     assert set(upstream.all_outputs()) >= PUBLISHED
     assert exit_node.outputs == []

@@ -37,5 +37,8 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="evaluation",
+        # Groups the nodes for kedro viz; dataset names stay the catalog's.
+        namespace="evaluation",
+        prefix_datasets_with_namespace=False,
     )
     return create_data_engineering_pipeline() + evaluation

@@ -32,7 +32,9 @@ def create_scoring_pipeline(**kwargs) -> Pipeline:
     """The nodes after the validated tables: snapshot, checks, scoring, logs, plan."""
     return pipeline(
         [
-            # Sorts before the validation nodes, so a missing champion fails the run first.
+            # No inputs from data_engineering: runs in the first batch (after the in-memory
+            # schema checks, which sort first by namespace), so a missing champion fails the
+            # run before any file is written.
             node(
                 resolve_champion,
                 inputs="scoring_model_version",
@@ -145,6 +147,9 @@ def create_scoring_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="inference",
+        # Groups the nodes for kedro viz; dataset names stay the catalog's.
+        namespace="inference",
+        prefix_datasets_with_namespace=False,
     )
 
 

@@ -126,4 +126,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="monitoring",
+        # Groups the nodes for kedro viz; dataset names stay the catalog's.
+        namespace="monitoring",
+        prefix_datasets_with_namespace=False,
     )

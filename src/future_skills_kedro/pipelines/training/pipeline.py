@@ -113,6 +113,9 @@ def create_model_pipeline(**kwargs) -> Pipeline:
             ),
         ],
         tags="training",
+        # Groups the nodes for kedro viz; dataset names stay the catalog's.
+        namespace="training",
+        prefix_datasets_with_namespace=False,
     )
 
 

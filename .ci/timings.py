@@ -1,0 +1,35 @@
+"""Print how long each part of the test suite took, from pytest's JUnit XML report.
+
+Usage: python .ci/timings.py REPORT.xml
+Each test case's time includes its setup and teardown (servers, kedro runs of fixtures).
+"""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+# The steps the team cares about, by test module; everything else is "other tests".
+STEPS = {
+    "tests.test_team_setup": "team setup: PostgreSQL + mlflow server",
+    "tests.test_kedro_viz": "kedro viz build + headless Chromium",
+    "tests.test_notebooks": "notebooks (nbclient) + kedro mlflow ui",
+}
+
+
+def main(report: str) -> None:
+    seconds: dict[str, float] = defaultdict(float)
+    counts: dict[str, int] = defaultdict(int)
+    for case in ET.parse(report).getroot().iter("testcase"):
+        step = STEPS.get(case.get("classname", "").rsplit(".", 1)[0], "other tests")
+        step = STEPS.get(case.get("classname", ""), step)
+        seconds[step] += float(case.get("time", 0))
+        counts[step] += 1
+    for step in [*STEPS.values(), "other tests"]:
+        print(f"{seconds[step]:8.1f} s  {counts[step]:4d} tests  {step}")
+    print(f"{sum(seconds.values()):8.1f} s  {sum(counts.values()):4d} tests  all tests")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
