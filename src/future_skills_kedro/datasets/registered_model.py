@@ -28,10 +28,13 @@ def version_by_alias(model_name: str, alias: str, required: bool):
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    client = mlflow.MlflowClient()
     try:
-        return mlflow.MlflowClient().get_model_version_by_alias(model_name, alias)
+        return client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
-        if exc.error_code not in _ABSENT_CODES:
+        if exc.error_code not in _ABSENT_CODES and not _denied_because_absent(
+            client, model_name, exc
+        ):
             raise
         if not required:
             return None
@@ -42,6 +45,20 @@ def version_by_alias(model_name: str, alias: str, required: bool):
             f"No '{alias}' version of registered model '{model_name}' in the registry at "
             f"{mlflow.get_tracking_uri()}. {hint}"
         ) from exc
+
+
+def _denied_because_absent(client, model_name: str, exc) -> bool:
+    """A server with basic auth answers 403, not 404, for an alias of a model that does not
+    exist yet (it will not tell what exists); asking for the model itself tells which it is."""
+    from mlflow.exceptions import MlflowException
+
+    if exc.error_code != "PERMISSION_DENIED":
+        return False
+    try:
+        client.get_registered_model(model_name)
+    except MlflowException as lookup:
+        return lookup.error_code == "RESOURCE_DOES_NOT_EXIST"
+    return False
 
 
 @dataclass
