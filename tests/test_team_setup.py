@@ -87,11 +87,13 @@ def team(tmp_path_factory):
         admin = AuthServiceClient(server.url)
         for name, password in (team.trainer, team.second_trainer, team.scheduler):
             admin.create_user(name, password)
-        # docs/team-setup.md: whoever trains manages the registered model (the lifecycle hook
-        # writes its aliases and tags); the first trainer creates it, the second is granted it.
-        admin.grant_user_permission(
-            team.second_trainer[0], "registered_model", MODEL_NAME, "MANAGE"
-        )
+        # docs/team-setup.md: the people who train share a role: they log runs in every
+        # experiment and manage the registered model (the lifecycle hook moves its aliases).
+        trainers = admin.create_role("default", "trainers", "train and promote the model")
+        admin.add_role_permission(trainers.id, "experiment", "*", "EDIT")
+        admin.add_role_permission(trainers.id, "registered_model", MODEL_NAME, "MANAGE")
+        for name, _ in (team.trainer, team.second_trainer):
+            admin.assign_role(name, trainers.id)
         team.use_local_credentials(team.trainer)
         try:
             yield team
