@@ -11,9 +11,6 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-# Error codes MLflow raises for an unknown registered model or alias (REST and SQL stores).
-_ABSENT_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
-
 
 class NoChampionError(DatasetError):
     """The alias points at no version: there is no model to use."""
@@ -28,13 +25,16 @@ def version_by_alias(model_name: str, alias: str, required: bool):
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from future_skills_kedro.lifecycle import ModelRegistry
+
     client = mlflow.MlflowClient()
     try:
         return client.get_model_version_by_alias(model_name, alias)
     except MlflowException as exc:
-        if exc.error_code not in _ABSENT_CODES and not _denied_because_absent(
-            client, model_name, exc
-        ):
+        # Stores say "no such alias" differently (400 over SQL, 404 over REST, 403 from a
+        # server with basic auth while the model does not exist): the lifecycle's registry
+        # adapter confirms absence from the registered model itself, as for every alias read.
+        if alias in ModelRegistry(client, model_name).alias_map():
             raise
         if not required:
             return None
@@ -45,20 +45,6 @@ def version_by_alias(model_name: str, alias: str, required: bool):
             f"No '{alias}' version of registered model '{model_name}' in the registry at "
             f"{mlflow.get_tracking_uri()}. {hint}"
         ) from exc
-
-
-def _denied_because_absent(client, model_name: str, exc) -> bool:
-    """A server with basic auth answers 403, not 404, for an alias of a model that does not
-    exist yet (it will not tell what exists); asking for the model itself tells which it is."""
-    from mlflow.exceptions import MlflowException
-
-    if exc.error_code != "PERMISSION_DENIED":
-        return False
-    try:
-        client.get_registered_model(model_name)
-    except MlflowException as lookup:
-        return lookup.error_code == "RESOURCE_DOES_NOT_EXIST"
-    return False
 
 
 @dataclass

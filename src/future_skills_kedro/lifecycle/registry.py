@@ -263,8 +263,9 @@ class ModelRegistry:
         try:
             model_version = self.client.get_model_version_by_alias(self.model_name, alias)
         except MlflowException:
-            # The error code for a missing alias differs between stores (INVALID_PARAMETER_VALUE
-            # for SQL, RESOURCE_DOES_NOT_EXIST over REST): confirm absence before returning None.
+            # The error for a missing alias differs between stores (INVALID_PARAMETER_VALUE for
+            # SQL, RESOURCE_DOES_NOT_EXIST over REST, PERMISSION_DENIED from a server with basic
+            # auth while the model does not exist): confirm absence before returning None.
             if alias not in self.alias_map():
                 return None
             raise
