@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -75,6 +78,22 @@ def run_kedro(
     )
 
 
+def run_python(
+    script: str, *args: str, cwd: Path, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run ``python -c script args...`` of this interpreter in a fresh process: a Kedro
+    session's hooks set process-wide MLflow state that must not leak into the test process."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
 def copy_project(parent: Path) -> Path:
     """A fresh-clone-like copy of the project (committed raw sample, empty output layers)."""
     target = parent / "project"
@@ -90,3 +109,33 @@ def copy_project(parent: Path) -> Path:
 def project_copy(tmp_path: Path) -> Path:
     """A fresh-clone-like copy of the project, per test."""
     return copy_project(tmp_path)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server under test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(
+    url: str, process: subprocess.Popen, name: str, log: Path | None = None, timeout_s: float = 120
+) -> bytes:
+    """Poll ``url`` until it answers 200 and return the body; fail, with the server's log,
+    as soon as ``process`` exits or when ``timeout_s`` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited {process.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return response.read()
+        except OSError:  # refused, reset or timed out while the server starts
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{name} did not answer {url} within {timeout_s} s:\n{_tail(log)}")
+
+
+def _tail(log: Path | None, chars: int = 4000) -> str:
+    return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""

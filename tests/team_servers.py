@@ -11,16 +11,14 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.conftest import free_port, wait_for_http
 
 DB_USER = "mlflow"
 
@@ -30,12 +28,6 @@ def postgres_bin_dir() -> Path | None:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
     candidates = [path for path in candidates if (path / "pg_ctl").exists()]
     return candidates[-1] if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres_user(command: list[str]) -> list[str]:
@@ -137,23 +129,6 @@ class MlflowServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout_s: float):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"mlflow server exited {process.returncode}:\n{log_path.read_text()[-4000:]}"
-            )
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"mlflow server not healthy after {timeout_s} s:\n{log_path.read_text()}")
-
-
 @contextlib.contextmanager
 def mlflow_server(
     postgres: Postgres,
@@ -209,7 +184,7 @@ def mlflow_server(
             command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     try:
-        _wait_until_healthy(url, process, log_path, timeout_s)
+        wait_for_http(f"{url}/health", process, "mlflow server", log_path, timeout_s)
         yield MlflowServer(url, "admin", admin_password, log_path)
     finally:
         with contextlib.suppress(ProcessLookupError):

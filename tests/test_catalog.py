@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import copy_project, kedro_env
+from tests.conftest import copy_project, kedro_env, run_python
 
 # A session opened from notebooks/, as `kedro jupyter` does; prints each dataset's location.
 DESCRIBE_CATALOG = """
@@ -34,14 +32,8 @@ print(json.dumps(found))
 def test_file_datasets_resolve_to_the_project_root_from_a_subdirectory(tmp_path):
     project = copy_project(tmp_path)
     (project / "notebooks").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-c", DESCRIBE_CATALOG, str(project)],
-        cwd=project / "notebooks",
-        env=kedro_env(project),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    result = run_python(
+        DESCRIBE_CATALOG, str(project), cwd=project / "notebooks", env=kedro_env(project)
     )
     assert result.returncode == 0, result.stderr[-4000:]
     locations = json.loads(result.stdout.strip().splitlines()[-1])

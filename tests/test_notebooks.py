@@ -17,9 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -31,8 +28,15 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from future_skills_kedro.contract import RAW_FILES
-from tests.conftest import FAST_TRAINING_PARAMS, PROJECT_ROOT, copy_project, kedro_env, run_kedro
-from tests.team_servers import free_port
+from tests.conftest import (
+    FAST_TRAINING_PARAMS,
+    PROJECT_ROOT,
+    copy_project,
+    free_port,
+    kedro_env,
+    run_kedro,
+    wait_for_http,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.notebooks]
 
@@ -292,13 +296,5 @@ def test_kedro_mlflow_ui_browses_the_same_runs(project):
         process.wait(timeout=30)
 
 
-def _get_json(url: str, process: subprocess.Popen, timeout_s: float = 120) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"kedro mlflow ui exited {process.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                return json.loads(response.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.5)
-    raise AssertionError(f"no answer from {url} after {timeout_s} s")
+def _get_json(url: str, process: subprocess.Popen) -> dict:
+    return json.loads(wait_for_http(url, process, "kedro mlflow ui"))

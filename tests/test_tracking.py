@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import copy_project, kedro_env
+from tests.conftest import copy_project, kedro_env, run_python
 
 pytestmark = pytest.mark.integration
 
@@ -31,15 +30,7 @@ print(mlflow.get_tracking_uri())
 def _open_session(
     project: Path, cwd: Path, env: dict[str, str], kedro_env_name: str = ""
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", OPEN_SESSION, str(project), kedro_env_name],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_python(OPEN_SESSION, str(project), kedro_env_name, cwd=cwd, env=env)
 
 
 def _port_is_open(port: int) -> bool:

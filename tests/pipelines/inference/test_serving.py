@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,17 +16,11 @@ import pytest
 
 from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 from future_skills_kedro.scoring import PREDICTION_COLUMN, PROBABILITY_COLUMNS
-from tests.conftest import kedro_env
+from tests.conftest import free_port, kedro_env, wait_for_http
 
 pytestmark = pytest.mark.integration
 
 STARTUP_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _post(url: str, payload: dict) -> tuple[int, dict]:
@@ -42,23 +34,6 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def _wait_until_up(process: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mlflow models serve exited {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(
-        f"mlflow models serve did not answer /ping in {STARTUP_TIMEOUT_S}s:\n{log.read_text()}"
-    )
-
-
 def _payload(rows: pd.DataFrame) -> dict:
     return {"dataframe_split": json.loads(rows.to_json(orient="split", index=False))}
 
@@ -66,7 +41,7 @@ def _payload(rows: pd.DataFrame) -> dict:
 def test_served_champion_scores_model_input_rows_and_rejects_a_missing_column(
     trained_template, tmp_path
 ):
-    port = _free_port()
+    port = free_port()
     env = kedro_env(trained_template)
     # The server runs uvicorn from the environment's bin folder.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -88,7 +63,7 @@ def test_served_champion_scores_model_input_rows_and_rejects_a_missing_column(
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_until_up(server, base, log)
+        wait_for_http(f"{base}/ping", server, "mlflow models serve", log, STARTUP_TIMEOUT_S)
         table = pd.read_parquet(trained_template / "data/05_model_input/model_input_table.parquet")
         rows = table.loc[:, list(FEATURE_COLUMNS)].head(4)
 

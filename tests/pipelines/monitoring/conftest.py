@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port, wait_for_http
 from tests.pipelines.monitoring.scenarios import parameters
 
 APT_LINE = (
@@ -36,37 +34,19 @@ def promtool() -> str:
     return _tool("promtool")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def pushgateway(tmp_path: Path):
     """A real prometheus-pushgateway on a free loopback port; yields its base URL."""
     binary = _tool("prometheus-pushgateway")
-    port = _free_port()
-    log = (tmp_path / "pushgateway.log").open("w")
+    port = free_port()
+    log_path = tmp_path / "pushgateway.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(
-                        "prometheus-pushgateway did not start: "
-                        + (tmp_path / "pushgateway.log").read_text()[-2000:]
-                    )
-                time.sleep(0.1)
+        wait_for_http(f"{url}/-/ready", process, "prometheus-pushgateway", log_path, timeout_s=20)
         yield url
     finally:
         process.terminate()

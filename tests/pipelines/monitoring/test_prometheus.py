@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import stat
 import subprocess
 import urllib.request
@@ -14,6 +13,7 @@ import pytest
 from future_skills_kedro.datasets.prediction_logs import write_prediction_log
 from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset, PushgatewayDataset
 from future_skills_kedro.pipelines.monitoring import nodes
+from tests.conftest import free_port
 from tests.pipelines.monitoring import scenarios
 from tests.pipelines.monitoring.test_window_and_health import WINDOW, run_monitoring
 
@@ -144,9 +144,7 @@ def test_a_rejected_push_is_recorded_not_raised(pushgateway, caplog):
 
 
 def test_a_push_to_a_dead_url_does_not_fail_the_run(metrics_text, caplog):
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     dataset = PushgatewayDataset(url=f"http://127.0.0.1:{port}", timeout_s=2)
     with caplog.at_level(logging.WARNING):
         dataset.save(metrics_text)
