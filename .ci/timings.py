@@ -22,8 +22,10 @@ def main(report: str) -> None:
     seconds: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for case in ET.parse(report).getroot().iter("testcase"):
-        step = STEPS.get(case.get("classname", "").rsplit(".", 1)[0], "other tests")
-        step = STEPS.get(case.get("classname", ""), step)
+        # "tests.test_x" for a test function, "tests.test_x.TestClass" for a method.
+        classname = case.get("classname", "")
+        module = classname if classname in STEPS else classname.rsplit(".", 1)[0]
+        step = STEPS.get(module, "other tests")
         seconds[step] += float(case.get("time", 0))
         counts[step] += 1
     for step in [*STEPS.values(), "other tests"]:
