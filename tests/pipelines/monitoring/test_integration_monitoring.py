@@ -38,6 +38,8 @@ FAST_TRAINING = ",".join(
 )
 # Window end dates (7-day windows) and what was logged in them.
 HEALTHY, DEGRADED, UNHEALTHY, EMPTY = "2025-06-07", "2025-06-17", "2025-06-27", "2025-05-20"
+# Nothing logged and the champion old by then: a fired degraded rule must not hide no_data.
+EMPTY_OLD_CHAMPION = "2099-12-31"
 
 
 def _env(project: Path) -> dict[str, str]:
@@ -170,19 +172,33 @@ def test_unhealthy_fails_unless_the_policy_is_never(project):
     assert result.returncode == 0, _output(result)[-4000:]
 
 
-def test_empty_window_is_no_data_and_fails_by_default(project):
-    result = _monitor(project, EMPTY)
-    assert result.returncode != 0
-    assert "monitoring status NO_DATA for 2025-05-14..2025-05-20" in _output(result)
+@pytest.mark.parametrize(
+    ("end", "start", "issues"),
+    [
+        (EMPTY, "2025-05-14", ["no_data"]),
+        (EMPTY_OLD_CHAMPION, "2099-12-25", ["no_data", "model_age"]),
+    ],
+)
+def test_empty_window_is_no_data_and_fails_by_default(project, end, start, issues):
+    result = _monitor(project, end)
+    assert result.returncode == 1, _output(result)[-4000:]
+    assert f"monitoring status NO_DATA for {start}..{end}" in _output(result)
     summary = _summary(project)
     assert summary["status"] == "no_data"
     assert summary["window"]["predictions"] == 0
+    assert [issue["rule"] for issue in summary["health"]["issues"]] == issues
 
 
 def test_runs_are_tracked_in_production_monitoring(project):
     import mlflow
 
-    expected_code = {HEALTHY: 0.0, DEGRADED: 1.0, UNHEALTHY: 2.0, EMPTY: -1.0}
+    expected_code = {
+        HEALTHY: 0.0,
+        DEGRADED: 1.0,
+        UNHEALTHY: 2.0,
+        EMPTY: -1.0,
+        EMPTY_OLD_CHAMPION: -1.0,
+    }
     failing = {"unhealthy": {2.0, -1.0}, "degraded": {1.0, 2.0, -1.0}, "never": set()}
     client = mlflow.MlflowClient(tracking_uri=kedro_env(project)["MLFLOW_TRACKING_URI"])
     experiment = client.get_experiment_by_name("production-monitoring")

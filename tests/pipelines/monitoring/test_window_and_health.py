@@ -123,6 +123,53 @@ def test_an_empty_window_is_no_data_not_a_crash(tmp_path, stationary, params, pr
     )
 
 
+def test_an_empty_window_is_no_data_whatever_else_fires(tmp_path, stationary, params, promtool):
+    # The champion is old at the window's end (model_age fires) and nothing was logged in
+    # the window: this was `degraded` and exited 0, so a silent inference job went unseen.
+    params["window"] = {"end_date": "2099-12-31", "days": 7}
+    log_dir = tmp_path / "logs"
+    write_prediction_log(stationary.predictions(), log_dir)  # logs, all before the window
+
+    summary, _, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    assert summary["status"] == health.NO_DATA
+    assert [i["rule"] for i in summary["health"]["issues"]] == ["no_data", "model_age"]
+    assert summary["retrain_recommended"] is False
+    assert 'future_skills_health_status{status="no_data"} 1.0' in prom
+    assert 'future_skills_health_status{status="degraded"} 0.0' in prom
+    check_with_promtool(promtool, prom)
+
+    with pytest.raises(
+        MonitoringStatusError,
+        match=r"monitoring status NO_DATA for 2099-12-25\.\.2099-12-31: no predictions logged "
+        r"between 2099-12-25 and 2099-12-31; the champion is old: model_age_days = ",
+    ):
+        nodes.enforce_exit_policy(summary, prom, None, params["exit_policy"])
+    # no_data accepted: the degraded rule alone does not fail fail_on=unhealthy...
+    accepted = {"fail_on": "unhealthy", "fail_on_no_data": False}
+    nodes.enforce_exit_policy(summary, prom, None, accepted)
+    # ...but fails fail_on=degraded.
+    with pytest.raises(MonitoringStatusError, match=r"NO_DATA .*fail_on=degraded"):
+        nodes.enforce_exit_policy(summary, prom, None, accepted | {"fail_on": "degraded"})
+
+
+def test_a_window_of_corrupt_lines_only_is_no_data_and_still_fails(tmp_path, stationary, params):
+    params["window"] = WINDOW
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "predictions_20250627.jsonl").write_text("{torn line\n" * 20)
+
+    summary, _, _ = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+    assert summary["status"] == health.NO_DATA
+    assert summary["window"] | {"predictions": 0, "corrupt_lines": 20} == summary["window"]
+    assert [i["rule"] for i in summary["health"]["issues"]] == ["no_data", "corrupt_logs_critical"]
+    # Accepting no_data does not accept a window whose every line is corrupt.
+    with pytest.raises(MonitoringStatusError, match=r"NO_DATA .*many corrupt prediction-log"):
+        nodes.enforce_exit_policy(
+            summary, "", None, {"fail_on": "unhealthy", "fail_on_no_data": False}
+        )
+    nodes.enforce_exit_policy(summary, "", None, {"fail_on": "never"})
+
+
 def test_no_champion_is_no_data(tmp_path, stationary, params, promtool):
     params["window"] = WINDOW
     log_dir = tmp_path / "logs"

@@ -119,11 +119,13 @@ def assess(
 ) -> dict[str, Any]:
     """The health verdict; ``no_data_reason`` set means there was nothing to monitor.
 
-    An empty window is ``no_data`` unless a rule still fires on what is known (a window of
-    corrupt lines only is worse than an empty one).
+    Nothing to monitor is ``no_data`` whatever else fires: an old champion or a window of
+    corrupt lines says nothing about predictions that were never logged, and an inference
+    job that stopped logging must not pass for ``degraded``. Rules that fired on what is
+    known are still listed (the exit policy weighs them too).
     """
     verdict = evaluate_rules(signals, unavailable, rules)
-    if no_data_reason is not None and verdict["status"] == HEALTHY:
+    if no_data_reason is not None:
         verdict["status"] = NO_DATA
     retrain_reasons = [issue["message"] for issue in verdict["issues"] if issue["retrain"]]
     issues = list(verdict["issues"])

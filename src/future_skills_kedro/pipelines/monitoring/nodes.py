@@ -534,7 +534,10 @@ def enforce_exit_policy(
 ) -> None:
     """Last node: raise (so `kedro run` exits non-zero) when the status fails the policy.
 
-    It takes the written outputs as inputs only so that Kedro runs it after all of them.
+    ``no_data`` fails unless ``fail_on_no_data`` is false; even then, a rule of a failing
+    severity that fired on what is known (e.g. every log line of the window corrupt) fails
+    the run. It takes the written outputs as inputs only so that Kedro runs it after all
+    of them.
     """
     fail_on = policy.get("fail_on", "unhealthy")
     if fail_on not in EXIT_POLICIES:
@@ -556,6 +559,7 @@ def enforce_exit_policy(
         + (f": {'; '.join(issues)}" if issues else "")
         + (" (retrain recommended)" if summary.get("retrain_recommended") else "")
     )
-    if status in failing:
+    fired = {issue["severity"] for issue in summary["health"]["issues"]}
+    if status in failing or (status == health.NO_DATA and fired & failing):
         raise MonitoringStatusError(f"{line} [exit_policy.fail_on={fail_on}]")
     logger.info(line)
