@@ -2,28 +2,25 @@
 
 ``PrometheusTextfileDataset`` writes atomically (temporary file in the same folder, fsync,
 rename): node_exporter reads the folder at any moment and must never see half a file.
-``PushgatewayDataset`` never fails a run: monitoring that crashes because the metrics
-gateway is down would hide the very status it computed. A failed push is logged as a
-warning and recorded (``load`` returns the outcome).
+``PushgatewayDataset`` pushes with prometheus_client's ``push_to_gateway`` and never fails
+a run: monitoring that crashes because the metrics gateway is down would hide the very
+status it computed. A failed push is logged as a warning and recorded (``load`` returns
+the outcome).
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import urllib.error
-import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from kedro.io import AbstractDataset, DatasetError
 
 from future_skills_kedro.atomic_files import atomic_write_text
 
 logger = logging.getLogger(__name__)
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class PrometheusTextfileDataset(AbstractDataset[str, str]):
@@ -58,26 +55,39 @@ class PrometheusTextfileDataset(AbstractDataset[str, str]):
         return {"filepath": str(self._filepath)}
 
 
-def _path_segment(name: str, value: str) -> str:
-    """Pushgateway URL path for one grouping label (base64 when '/' or empty)."""
-    if not value or "/" in value:
-        encoded = base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii")
-        return f"{name}@base64/{encoded or '='}"
-    return f"{name}/{quote(value, safe='')}"
+class _ParsedText:
+    """A prometheus_client collector over metric families parsed from exposition text.
+
+    The node renders the text once for both outputs; parsing it back with
+    prometheus_client's own parser lets ``push_to_gateway`` send exactly the samples of
+    metrics.prom (the round trip is lossless) and rejects malformed text before any request.
+    """
+
+    def __init__(self, text: str) -> None:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        self._families = list(text_string_to_metric_families(text))
+
+    def collect(self) -> Iterable[Any]:
+        return iter(self._families)
 
 
 class PushgatewayDataset(AbstractDataset[str, dict]):
-    """Push Prometheus text to a Pushgateway (PUT: replaces the job's group). Off when
-    ``url`` is null.
+    """Push Prometheus text to a Pushgateway with ``prometheus_client.push_to_gateway``
+    (PUT: replaces the metrics of the same job and grouping key). Off when ``url`` is null.
 
     ``load`` returns the outcome of the last save: ``{"enabled", "pushed", "url", "status",
-    "error"}``.
+    "error"}``; ``url`` is the group's URL pushed to, ``status`` the HTTP status of a push
+    the gateway refused (else null).
 
     Args:
         url: e.g. ``http://pushgateway:9091``; null disables the push.
         job: the ``job`` grouping label.
-        grouping_key: further grouping labels, e.g. ``{instance: nightly}``.
+        grouping_key: further grouping labels, e.g. ``{instance: nightly}`` (values with
+            ``/`` or empty are base64-encoded in the URL by prometheus_client).
         timeout_s: connect/read timeout of the push.
+        credentials: ``{username, password}`` for a Pushgateway behind HTTP basic auth
+            (``credentials: <key>`` in the catalog, the values in ``credentials.yml``).
     """
 
     def __init__(
@@ -86,62 +96,92 @@ class PushgatewayDataset(AbstractDataset[str, dict]):
         job: str = "future_skills_monitoring",
         grouping_key: dict[str, str] | None = None,
         timeout_s: float = 5.0,
+        credentials: dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._url = url.rstrip("/") if url else None
         self._job = job
-        self._grouping_key = dict(grouping_key or {})
+        self._grouping_key = {str(k): str(v) for k, v in (grouping_key or {}).items()}
         self._timeout_s = timeout_s
+        self._credentials = _basic_auth(credentials)
         self._outcome: dict[str, Any] = {"enabled": bool(url), "pushed": False, "error": None}
         self.metadata = metadata
 
-    @property
-    def push_url(self) -> str | None:
-        if not self._url:
-            return None
-        segments = [_path_segment("job", self._job)]
-        segments += [_path_segment(k, str(v)) for k, v in self._grouping_key.items()]
-        return f"{self._url}/metrics/" + "/".join(segments)
+    def _handler(self, pushed_to: dict[str, str]) -> Callable[..., Callable[[], None]]:
+        """prometheus_client's own HTTP handler (basic auth when configured), noting the URL
+        it builds from the job and grouping key."""
+        from prometheus_client.exposition import basic_auth_handler, default_handler
+
+        def handler(url, method, timeout, headers, data):
+            pushed_to["url"] = url
+            if self._credentials is None:
+                return default_handler(url, method, timeout, headers, data)
+            username, password = self._credentials
+            return basic_auth_handler(url, method, timeout, headers, data, username, password)
+
+        return handler
 
     def save(self, data: str) -> None:
-        url = self.push_url
-        if url is None:
+        if self._url is None:
             self._outcome = {"enabled": False, "pushed": False, "url": None, "error": None}
             logger.info("Pushgateway push disabled (no url configured)")
             return
-        request = urllib.request.Request(
-            url, data=data.encode("utf-8"), method="PUT", headers={"Content-Type": CONTENT_TYPE}
-        )
+        from prometheus_client import push_to_gateway
+
+        pushed_to = {"url": self._url}  # replaced by the group's URL once one is built
+        status = None
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", errors="replace")[:300]
-            error = f"HTTP {exc.code}: {body.strip()}"
-            status = exc.code
-        except (OSError, ValueError) as exc:  # URLError, timeouts, refused, bad URL
-            error, status = f"{type(exc).__name__}: {exc}", None
+            metrics = _ParsedText(data)
+        except ValueError as exc:
+            error = f"not valid Prometheus text: {exc}"
         else:
-            self._outcome = {
-                "enabled": True,
-                "pushed": True,
-                "url": url,
-                "status": status,
-                "error": None,
-            }
-            logger.info("pushed monitoring metrics to %s", url)
-            return
+            try:
+                push_to_gateway(
+                    self._url,
+                    job=self._job,
+                    registry=metrics,
+                    grouping_key=self._grouping_key,
+                    timeout=self._timeout_s,
+                    handler=self._handler(pushed_to),
+                )
+            except urllib.error.HTTPError as exc:  # the gateway answered and refused
+                body = exc.read().decode("utf-8", errors="replace")[:300]
+                error, status = f"HTTP {exc.code}: {body.strip()}", exc.code
+            except (OSError, ValueError) as exc:  # refused, timed out, unresolvable, bad URL
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                error = None
         self._outcome = {
             "enabled": True,
-            "pushed": False,
-            "url": url,
+            "pushed": error is None,
+            "url": pushed_to["url"],
             "status": status,
             "error": error,
         }
-        logger.warning("could not push monitoring metrics to %s: %s", url, error)
+        if error is None:
+            logger.info("pushed monitoring metrics to %s", pushed_to["url"])
+        else:
+            logger.warning("could not push monitoring metrics to %s: %s", pushed_to["url"], error)
 
     def load(self) -> dict:
         return dict(self._outcome)
 
     def _describe(self) -> dict[str, Any]:
-        return {"url": self._url, "job": self._job, "grouping_key": self._grouping_key}
+        # Never the credentials: Kedro logs this description.
+        return {
+            "url": self._url,
+            "job": self._job,
+            "grouping_key": self._grouping_key,
+            "basic_auth": self._credentials is not None,
+        }
+
+
+def _basic_auth(credentials: dict[str, str] | None) -> tuple[str, str] | None:
+    if not credentials:
+        return None
+    missing = sorted({"username", "password"} - set(credentials))
+    if missing:
+        raise DatasetError(
+            f"PushgatewayDataset credentials need 'username' and 'password'; missing {missing}"
+        )
+    return str(credentials["username"]), str(credentials["password"])

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import re
+import socket
 import stat
 import subprocess
+import time
 import urllib.request
 
 import pytest
+from kedro.io import DatasetError
 
 from future_skills_kedro.datasets.prediction_logs import write_prediction_log
 from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset, PushgatewayDataset
 from future_skills_kedro.pipelines.monitoring import nodes
 from tests.conftest import free_port
 from tests.pipelines.monitoring import scenarios
+from tests.pipelines.monitoring.conftest import PUSHGATEWAY_PASSWORD, PUSHGATEWAY_USER
 from tests.pipelines.monitoring.test_window_and_health import WINDOW, run_monitoring
 
 EXPECTED_METRICS = {
@@ -119,28 +125,112 @@ def test_push_to_a_real_pushgateway_and_read_it_back(metrics_text, pushgateway):
     outcome = dataset.load()
     assert outcome["pushed"] is True
     assert outcome["url"] == f"{pushgateway}/metrics/job/future_skills_monitoring/instance/nightly"
-    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
-        exposed = response.read().decode()
+    exposed = _exposed(pushgateway)
     labels = 'instance="nightly",job="future_skills_monitoring"'
     assert f'future_skills_health_status{{{labels},status="degraded"}} 1' in exposed
     assert f'future_skills_feature_drift_detected{{feature="trend_score",{labels}}} 1' in exposed
 
     # PUT replaces the group: a second push leaves one set of samples.
     dataset.save(metrics_text.replace('status="degraded"} 1.0', 'status="degraded"} 0.0'))
-    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
-        exposed = response.read().decode()
+    exposed = _exposed(pushgateway)
     assert f'future_skills_health_status{{{labels},status="degraded"}} 0' in exposed
     assert exposed.count("future_skills_health_status_code{") == 1
 
 
-def test_a_rejected_push_is_recorded_not_raised(pushgateway, caplog):
+def _exposed(pushgateway: str) -> str:
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def test_a_push_the_gateway_refuses_is_recorded_not_raised(metrics_text, pushgateway, caplog):
+    # Another job already exposes a metric of the same name with another type: the
+    # Pushgateway refuses the push (HTTP 400) rather than become inconsistent.
+    PushgatewayDataset(url=pushgateway, job="other").save(
+        "# HELP future_skills_drift_share X.\n# TYPE future_skills_drift_share summary\n"
+        "future_skills_drift_share_sum 1\nfuture_skills_drift_share_count 1\n"
+    )
+    dataset = PushgatewayDataset(url=pushgateway)
+    with caplog.at_level(logging.WARNING):
+        dataset.save(metrics_text)
+    outcome = dataset.load()
+    assert outcome["pushed"] is False
+    assert outcome["status"] == 400
+    assert "inconsistent with existing metrics" in outcome["error"]
+    assert "could not push monitoring metrics" in caplog.text
+    exposed = _exposed(pushgateway)
+    assert "future_skills_health_status_code" not in exposed
+    # ...and the gateway itself recorded the failed push.
+    assert re.search(
+        r'^push_failure_time_seconds\{instance="",job="future_skills_monitoring"\} [1-9]',
+        exposed,
+        re.MULTILINE,
+    )
+
+
+def test_malformed_text_is_refused_before_any_request(pushgateway, caplog):
     dataset = PushgatewayDataset(url=pushgateway)
     with caplog.at_level(logging.WARNING):
         dataset.save("this is not prometheus text\n")
     outcome = dataset.load()
     assert outcome["pushed"] is False
-    assert outcome["status"] == 400
+    assert outcome["status"] is None
+    assert outcome["error"].startswith("not valid Prometheus text: ")
     assert "could not push monitoring metrics" in caplog.text
+    assert 'job="future_skills_monitoring"' not in _exposed(pushgateway)
+
+
+def test_grouping_key_values_any_text(metrics_text, pushgateway):
+    # Values with "/" or a space, and an empty value, go base64-encoded into the URL path.
+    grouping_key = {"instance": "nightly", "site": "/srv/hr analytics", "shard": ""}
+    dataset = PushgatewayDataset(url=pushgateway, grouping_key=grouping_key)
+    dataset.save(metrics_text)
+    outcome = dataset.load()
+    assert outcome["pushed"] is True, outcome
+    assert "/site@base64/" in outcome["url"] and "/shard@base64/=" in outcome["url"]
+    labels = 'instance="nightly",job="future_skills_monitoring",shard="",site="/srv/hr analytics"'
+    assert f"future_skills_health_status_code{{{labels}}} 1" in _exposed(pushgateway)
+
+
+def test_a_gateway_that_never_answers_times_out(metrics_text, caplog):
+    # Listening but never accepting: the connection is queued, the answer never comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        dataset = PushgatewayDataset(url=url, timeout_s=0.5)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING):
+            dataset.save(metrics_text)
+        elapsed = time.monotonic() - started
+    outcome = dataset.load()
+    assert outcome["pushed"] is False
+    assert "timed out" in outcome["error"]
+    assert elapsed < 5
+    assert "could not push monitoring metrics" in caplog.text
+
+
+def test_push_with_basic_auth(metrics_text, pushgateway_with_basic_auth):
+    url = pushgateway_with_basic_auth
+    anonymous = PushgatewayDataset(url=url)
+    anonymous.save(metrics_text)
+    assert anonymous.load()["status"] == 401
+
+    credentials = {"username": PUSHGATEWAY_USER, "password": PUSHGATEWAY_PASSWORD}
+    dataset = PushgatewayDataset(url=url, credentials=credentials)
+    assert PUSHGATEWAY_PASSWORD not in str(dataset)  # Kedro logs the description
+    dataset.save(metrics_text)
+    assert dataset.load()["pushed"] is True, dataset.load()
+    request = urllib.request.Request(f"{url}/metrics", headers=_basic_auth(credentials))
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert "future_skills_health_status_code{" in response.read().decode()
+
+    with pytest.raises(DatasetError, match=r"'username' and 'password'; missing \['password'\]"):
+        PushgatewayDataset(url=url, credentials={"username": "monitoring"})
+
+
+def _basic_auth(credentials: dict) -> dict:
+    token = base64.b64encode(f"{credentials['username']}:{credentials['password']}".encode())
+    return {"Authorization": f"Basic {token.decode()}"}
 
 
 def test_a_push_to_a_dead_url_does_not_fail_the_run(metrics_text, caplog):
