@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,6 +88,58 @@ def test_builtin_engine_reproduces_evidently_scores_and_verdicts(stationary, cop
         assert builtin[name]["drifted"] == evidently[name]["drifted"], name
     assert {name for name, r in builtin.items() if r["drifted"]} >= CHANGED
     assert "drawDashboard" in report_html  # Evidently's dashboard renderer
+
+
+def test_project_methods_leave_evidently_untouched(stationary, params):
+    # psi_quantile is the project's method: decided by the built-in engine on the same rows,
+    # drawn by Evidently with its own psi, and never added to Evidently's registry.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    params["drift"]["per_column"] |= {
+        "avg_salary_k": {"method": "psi_quantile"},
+        "skill_name": {"method": "psi_quantile", "threshold": 0.3},
+    }
+    shifted = scenarios.shift_features(stationary)
+    feature_drift, report = nodes.detect_feature_drift(
+        shifted.predictions(), stationary.reference, params["drift"]
+    )
+    assert feature_drift["engine"] == "evidently"
+    assert feature_drift["fallback_reason"] is None
+    salary = feature_drift["features"]["avg_salary_k"]
+    assert salary | {"method": "psi_quantile", "decided_by": "builtin"} == salary
+    assert salary["report_method"] == "psi"
+    specs = drift.column_specs(params["drift"], NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    reference = drift.prepare_features(stationary.reference.features, specs)
+    current = drift.prepare_features(shifted.predictions(), specs)
+    builtin = drift.builtin_feature_drift(reference, current, specs)
+    for name in ("avg_salary_k", "skill_name"):
+        assert feature_drift["features"][name]["score"] == builtin[name]["score"]
+        assert feature_drift["features"][name]["drifted"] == builtin[name]["drifted"]
+    assert salary["drifted"] and not feature_drift["features"]["skill_name"]["drifted"]
+    assert set(feature_drift["drifted_features"]) == CHANGED
+    assert "drawDashboard" in report
+    assert "drawn here with Evidently&#x27;s psi: avg_salary_k (psi_quantile), skill_name" in report
+
+    # Evidently itself still knows no psi_quantile (nothing was registered).
+    frame = pd.DataFrame({"x": np.arange(50.0)})
+    data = Dataset.from_pandas(frame, data_definition=DataDefinition(numerical_columns=["x"]))
+    with pytest.raises(ValueError, match="No stattest found of name psi_quantile"):
+        Report([ValueDrift(column="x", method="psi_quantile")]).run(data, data)
+
+
+def test_no_module_imports_evidently_legacy():
+    # Evidently 0.7's legacy namespace is the pre-0.7 API; the project uses the 0.7 API only.
+    source_root = Path(drift.__file__).resolve().parents[2]
+    imported = set()
+    for path in source_root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {(path.name, node.module)}
+            elif isinstance(node, ast.Import):
+                imported |= {(path.name, alias.name) for alias in node.names}
+    assert any(module == "evidently" for _, module in imported)  # the walk sees imports
+    assert [(f, m) for f, m in imported if m.startswith("evidently.legacy")] == []
 
 
 def test_vectorised_statistics_match_scipy():

@@ -4,9 +4,13 @@ The built-in engine implements Evidently 0.7's own definitions of ``ks``, ``wass
 ``chisquare``, ``jensenshannon`` and ``psi`` (same binning, same zero handling, same
 p-value method), so both engines give the same score for the same rows; it only sorts each
 column once and counts with ``np.searchsorted``, which keeps a million rows in seconds.
-``psi_quantile`` (PSI on reference-quantile bins, robust to outliers) is ours; it is also
-registered with Evidently so either engine can use it. Everything here is pure: frames in,
-dicts (and an HTML string) out.
+``psi_quantile`` (PSI on reference-quantile bins, robust to outliers) is ours, and only
+the built-in engine computes it: Evidently 0.7's API has no way to add a drift method (the
+one hook, ``register_stattest``, belongs to the pre-0.7 API kept under ``evidently.legacy``
+and changes a process-wide registry). With ``engine: evidently``, such a column is decided by
+the built-in engine on the same rows and Evidently's report draws it with its own ``psi``
+(``EVIDENTLY_STAND_IN``), which a banner on the report says. Everything here is pure:
+frames in, dicts (and an HTML string) out.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ METHODS: dict[str, tuple[frozenset[str], str, float]] = {
     "psi": (frozenset({NUMERIC, CATEGORICAL}), DISTANCE, 0.1),
     "psi_quantile": (frozenset({NUMERIC, CATEGORICAL}), DISTANCE, 0.2),
 }
+# The project's own methods and the Evidently method that draws them in the report.
+EVIDENTLY_STAND_IN = {"psi_quantile": "psi"}
 # scipy's ks_2samp is exact up to this sample size, asymptotic above.
 _KS_EXACT_MAX_N = 10_000
 # Evidently bins numeric columns with more distinct reference values than this.
@@ -58,6 +64,11 @@ class ColumnSpec:
     @property
     def score_kind(self) -> str:
         return METHODS[self.method][1]
+
+    @property
+    def evidently_method(self) -> str:
+        """The method Evidently runs for this column: its own, or the stand-in that draws it."""
+        return EVIDENTLY_STAND_IN.get(self.method, self.method)
 
     def is_drifted(self, score: float) -> bool:
         # Evidently's rules: ks p <= t, chisquare p < t, distances >= t.
@@ -319,34 +330,6 @@ def _finite(value: Any) -> float | None:
 # --------------------------------------------------------------------------- Evidently
 
 
-def _register_evidently_extensions() -> None:
-    """Make ``psi_quantile`` known to Evidently's stat-test registry (once per process)."""
-    from evidently.legacy.calculations.stattests import registry
-    from evidently.legacy.core import ColumnType
-
-    if "psi_quantile" in registry._registered_stat_tests:
-        return
-
-    def _evidently_psi_quantile(reference_data, current_data, feature_type, threshold):
-        kind = NUMERIC if feature_type == ColumnType.Numerical else CATEGORICAL
-        if kind == NUMERIC:
-            ref, cur = _sorted_finite(reference_data), _sorted_finite(current_data)
-        else:
-            ref, cur = reference_data.astype("str"), current_data.astype("str")
-        score = psi_quantile(ref, cur, kind)
-        return score, score >= threshold
-
-    registry.register_stattest(
-        registry.StatTest(
-            name="psi_quantile",
-            display_name="PSI (reference quantile bins)",
-            allowed_feature_types=[ColumnType.Numerical, ColumnType.Categorical],
-            default_threshold=METHODS["psi_quantile"][2],
-        ),
-        _evidently_psi_quantile,
-    )
-
-
 def run_evidently(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -356,13 +339,14 @@ def run_evidently(
     """Evidently's DataDriftPreset with the specs' methods and thresholds.
 
     Returns the per-feature results read back from ``snapshot.dict()`` (score from the
-    ValueDrift metric, drifted from its test) and the report as standalone HTML.
+    ValueDrift metric, drifted from its test) and the report as standalone HTML. A column
+    whose method Evidently lacks (``EVIDENTLY_STAND_IN``) gets the built-in engine's result
+    on the same rows; the report draws it with the stand-in method and says so.
     """
     import evidently  # noqa: F401 - ~4 s import, hence here and not at module level
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    _register_evidently_extensions()
     definition = DataDefinition(
         numerical_columns=[s.name for s in specs if s.kind == NUMERIC],
         categorical_columns=[s.name for s in specs if s.kind == CATEGORICAL],
@@ -370,7 +354,7 @@ def run_evidently(
     preset = DataDriftPreset(
         columns=[s.name for s in specs],
         drift_share=dataset_drift_share,
-        per_column_method={s.name: s.method for s in specs},
+        per_column_method={s.name: s.evidently_method for s in specs},
         per_column_threshold={s.name: s.threshold for s in specs},
     )
     with warnings.catch_warnings():
@@ -397,11 +381,17 @@ def run_evidently(
         if spec.name not in scores or spec.name not in verdicts:
             raise RuntimeError(f"Evidently returned no drift result for column {spec.name!r}")
         score, method, threshold = scores[spec.name]
-        if method != spec.method or not math.isclose(float(threshold), spec.threshold):
+        if method != spec.evidently_method or not math.isclose(float(threshold), spec.threshold):
             raise RuntimeError(
                 f"Evidently used {method}/{threshold} for {spec.name!r}, "
-                f"configured {spec.method}/{spec.threshold}"
+                f"configured {spec.evidently_method}/{spec.threshold}"
             )
+        if spec.method != spec.evidently_method:
+            results[spec.name] = test_column(reference[spec.name], current[spec.name], spec) | {
+                "decided_by": "builtin",
+                "report_method": spec.evidently_method,
+            }
+            continue
         ref_rows = int(reference[spec.name].notna().sum())
         cur_rows = int(current[spec.name].notna().sum())
         results[spec.name] = {
@@ -414,6 +404,18 @@ def run_evidently(
             "score": _finite(score),
             "drifted": verdicts[spec.name],
         }
+    drawn_instead = sorted(
+        f"{s.name} ({s.method})" for s in specs if s.method != s.evidently_method
+    )
+    if drawn_instead:
+        report_html = add_banner(
+            report_html,
+            f"Project-only drift methods, decided on the same rows by the built-in engine "
+            f"(monitoring_summary.json has their scores and verdicts) and drawn here with "
+            f"Evidently's {'/'.join(sorted(set(EVIDENTLY_STAND_IN.values())))}: "
+            + ", ".join(drawn_instead)
+            + ".",
+        )
     return results, report_html
 
 
