@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import urllib.request
+
+import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
 
+from future_skills_kedro.datasets.prediction_log_window import PredictionLogWindowDataset
+from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset
 from future_skills_kedro.pipelines.monitoring import create_pipeline
+from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT
+from tests.pipelines.monitoring import scenarios
 
 PUBLISHED = {
     "monitoring_summary",
@@ -17,8 +26,21 @@ PUBLISHED = {
 }
 
 
+PUSHGATEWAY_URL_VARIABLE = "FUTURE_SKILLS_PUSHGATEWAY_URL"
+
+
 def _config():
     return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+
+
+def _production_config():
+    """The configuration `kedro run --env production` loads (the project's settings)."""
+    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="production", **CONFIG_LOADER_ARGS)
+
+
+def _pushgateway_from(config) -> object:
+    entry = config["catalog"]["monitoring_pushgateway"]
+    return DataCatalog.from_config({"monitoring_pushgateway": entry}).get("monitoring_pushgateway")
 
 
 def test_exit_policy_runs_last_after_everything_is_published():
@@ -47,3 +69,70 @@ def test_every_dataset_and_parameter_is_configured():
             assert name in catalog, f"{name} is not in the catalog"
     assert type(catalog["monitoring_predictions"]) is MemoryDataset
     assert "fail_on" in params["monitoring"]["exit_policy"]
+
+
+@pytest.mark.parametrize("value", [None, "", "http://pushgateway.example:9091"])
+def test_production_reads_the_pushgateway_url_from_the_environment(monkeypatch, value):
+    if value is None:
+        monkeypatch.delenv(PUSHGATEWAY_URL_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(PUSHGATEWAY_URL_VARIABLE, value)
+    described = _pushgateway_from(_production_config())._describe()
+    assert described["url"] == (value or None)  # unset or empty: no push
+    assert described["job"] == "future_skills_monitoring"
+    assert described["basic_auth"] is False
+    # Local runs (base) never push, whatever the environment says.
+    assert _pushgateway_from(_config())._describe()["url"] is None
+
+
+def test_production_pushgateway_takes_basic_auth_credentials_as_documented():
+    # docs/monitoring.md: `credentials: pushgateway` in the entry, the account in
+    # conf/production/credentials.yml.
+    entry = _production_config()["catalog"]["monitoring_pushgateway"] | {
+        "credentials": "pushgateway"
+    }
+    credentials = {"pushgateway": {"username": "monitoring", "password": "s3cret-password"}}
+    catalog = DataCatalog.from_config({"monitoring_pushgateway": entry}, credentials)
+    described = catalog.get("monitoring_pushgateway")._describe()
+    assert described["basic_auth"] is True
+    assert "s3cret-password" not in str(described)
+
+
+def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
+    tmp_path, monkeypatch, pushgateway
+):
+    """The monitoring pipeline (SequentialRunner) with conf/production's Pushgateway entry."""
+    monkeypatch.setenv(PUSHGATEWAY_URL_VARIABLE, pushgateway)
+    scenario = scenarios.stationary(seed=5)
+    write_prediction_log(scenario.predictions(), tmp_path / "logs")
+    params = scenarios.parameters()
+    params["window"] = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
+    params["drift"]["engine"] = "builtin"  # the push is the subject, not Evidently
+
+    pipeline = create_pipeline()
+    catalog = DataCatalog(
+        {
+            "monitoring_pushgateway": _pushgateway_from(_production_config()),
+            "monitoring_prediction_logs": PredictionLogWindowDataset(str(tmp_path / "logs")),
+            "monitoring_reference": MemoryDataset(scenario.reference),
+            "skill_need_labels": MemoryDataset(scenario.labels),
+            "monitoring_metrics_prom": PrometheusTextfileDataset(str(tmp_path / "metrics.prom")),
+        }
+    )
+    for name in pipeline.datasets():
+        if name.startswith("params:monitoring."):
+            value = params
+            for key in name.removeprefix("params:monitoring.").split("."):
+                value = value[key]
+            catalog[name] = MemoryDataset(value)
+    SequentialRunner().run(pipeline, catalog)
+
+    outcome = catalog.load("monitoring_pushgateway")
+    assert outcome["pushed"] is True, outcome
+    assert outcome["url"] == f"{pushgateway}/metrics/job/future_skills_monitoring"
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=5) as response:
+        exposed = response.read().decode()
+    labels = 'instance="",job="future_skills_monitoring"'
+    assert f'future_skills_health_status{{{labels},status="healthy"}} 1' in exposed
+    # The same samples as the textfile.
+    assert "future_skills_health_status_code 0.0" in (tmp_path / "metrics.prom").read_text()
