@@ -10,6 +10,7 @@ the outcome).
 
 from __future__ import annotations
 
+import http.client
 import logging
 import urllib.error
 from collections.abc import Callable, Iterable
@@ -84,7 +85,7 @@ class PushgatewayDataset(AbstractDataset[str, dict]):
         url: e.g. ``http://pushgateway:9091``; null disables the push.
         job: the ``job`` grouping label.
         grouping_key: further grouping labels, e.g. ``{instance: nightly}`` (values with
-            ``/`` or empty are base64-encoded in the URL by prometheus_client).
+            ``/``, spaces or empty are base64-encoded in the URL by prometheus_client).
         timeout_s: connect/read timeout of the push.
         credentials: ``{username, password}`` for a Pushgateway behind HTTP basic auth
             (``credentials: <key>`` in the catalog, the values in ``credentials.yml``).
@@ -147,7 +148,8 @@ class PushgatewayDataset(AbstractDataset[str, dict]):
             except urllib.error.HTTPError as exc:  # the gateway answered and refused
                 body = exc.read().decode("utf-8", errors="replace")[:300]
                 error, status = f"HTTP {exc.code}: {body.strip()}", exc.code
-            except (OSError, ValueError) as exc:  # refused, timed out, unresolvable, bad URL
+            # Refused, timed out, unresolvable, bad URL, or not an HTTP server at all.
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             else:
                 error = None

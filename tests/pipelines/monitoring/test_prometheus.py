@@ -9,6 +9,7 @@ import re
 import socket
 import stat
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -191,21 +192,42 @@ def test_grouping_key_values_any_text(metrics_text, pushgateway):
     assert f"future_skills_health_status_code{{{labels}}} 1" in _exposed(pushgateway)
 
 
-def test_a_gateway_that_never_answers_times_out(metrics_text, caplog):
-    # Listening but never accepting: the connection is queued, the answer never comes.
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        dataset = PushgatewayDataset(url=url, timeout_s=0.5)
+def _not_a_gateway(listener: socket.socket, answer: bytes | None, done: threading.Event):
+    """Accept one connection; answer ``answer`` (not HTTP), or nothing until ``done``."""
+    connection, _ = listener.accept()
+    with connection:
+        connection.recv(65536)
+        if answer is None:
+            done.wait(10)
+        else:
+            connection.sendall(answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [(None, "timed out"), (b"SSH-2.0-OpenSSH_9.2\r\n", "BadStatusLine")],
+    ids=["never-answers", "not-http"],
+)
+def test_a_push_to_something_else_than_a_gateway_is_a_warning(metrics_text, caplog, answer, error):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        done = threading.Event()
+        server = threading.Thread(target=_not_a_gateway, args=(listener, answer, done), daemon=True)
+        server.start()
+        dataset = PushgatewayDataset(
+            url=f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_s=0.5
+        )
         started = time.monotonic()
         with caplog.at_level(logging.WARNING):
             dataset.save(metrics_text)
         elapsed = time.monotonic() - started
+        done.set()
+        server.join()
     outcome = dataset.load()
     assert outcome["pushed"] is False
-    assert "timed out" in outcome["error"]
-    assert elapsed < 5
+    assert error in outcome["error"]
+    assert elapsed < 5  # the 0.5 s timeout, not the silent server's 10 s
     assert "could not push monitoring metrics" in caplog.text
 
 
