@@ -2,11 +2,11 @@
 
 ``pandas.CSVDataset`` numbers records, not lines: after a quoted value that spans two lines,
 record n is no longer on line n + 1, and users would be sent to the wrong line. This dataset
-keeps pandas' parser (building the frame from Python's csv module, which counts lines, took
-5.1 s instead of 1.1 s for the 1M-row labels file) and reads the file once: its bytes are
-decoded strictly, so a file that is not text fails naming its line, and the line each record
-starts on follows from the line breaks pandas keeps inside quoted values. Python's csv module
-only serves error messages (pandas' count records, not lines).
+keeps pandas' parser (building the frame from Python's csv module, which counts lines, is
+about 8 times slower: ``benchmarks/bench_raw_csv.py``) and reads the file once: its bytes
+are decoded strictly, so a file that is not text fails naming its line, and the line each
+record starts on follows from the line breaks pandas keeps inside quoted values. Python's csv
+module only serves error messages (pandas' count records, not lines).
 """
 
 from __future__ import annotations
@@ -172,9 +172,12 @@ class RawCSVDataset(CSVDataset):
         load_args = dict(self._load_args)
         encoding = load_args.pop("encoding", None) or "UTF-8"
         with self._fs.open(load_path, **{**self._fs_open_args_load, "mode": "rb"}) as handle:
-            text = decode_text(handle.read(), encoding, file_name)
+            data = handle.read()
+        text = decode_text(data, encoding, file_name)
         try:
-            frame = pd.read_csv(io.StringIO(text), **load_args)
+            # From the bytes: pandas decodes in C, a StringIO would first copy the text as
+            # 4 bytes per character.
+            frame = pd.read_csv(io.BytesIO(data), encoding=encoding, **load_args)
         except pd.errors.ParserError as error:
             # pandas counts records in its message ("Expected 3 fields in line 5"): name the line.
             extra_fields = _extra_fields_error(text, file_name)
