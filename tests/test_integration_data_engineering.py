@@ -155,11 +155,11 @@ def test_renamed_column_fails_naming_file_and_column(project_copy: Path):
         ("skill_id,skill_name,skill_category\n", "skills.csv: the file has a header but no rows"),
         (
             "skill_id,skill_name,skill_category\nS1,Python,programming\nS2,SQL,data,extra\n",
-            "Expected 3 fields in line 3, saw 4",
+            "skills.csv: line 3 has 4 fields, the header has 3",
         ),
         (
             "skill_id,skill_name,skill_category\nS1,Python,programming,extra\n",
-            "skills.csv: line 2 has more fields than the header",
+            "skills.csv: line 2 has 4 fields, the header has 3",
         ),
     ],
     ids=["empty", "header-only", "unparseable", "extra-field-on-line-2"],

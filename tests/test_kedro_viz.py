@@ -5,6 +5,11 @@ outputs, no MLflow store), serves it on a loopback port and drives Debian's Chro
 Playwright (never ``playwright install``). Screenshots go to ``$TEST_ARTIFACTS_DIR``
 (default ``test-artifacts/``); copy ``kedro-viz-overview.png`` to ``docs/images/kedro-viz.png``
 to refresh the docs image.
+
+kedro-viz animates nodes in and out, so every check waits (up to a timeout) for the exact
+state it asserts and, when that never comes, fails showing what was last on the page.
+``KEDRO_VIZ_CPU_THROTTLING=N`` runs the page N times slower (Chromium's CPU throttling, as
+in DevTools): a way to check that no test depends on the speed of the machine.
 """
 
 from __future__ import annotations
@@ -13,8 +18,7 @@ import functools
 import os
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -42,6 +46,27 @@ UI_SETTINGS = (
     "localStorage.setItem('KedroViz',"
     " JSON.stringify({showFeatureHints: false, isPrettyName: false}))"
 )
+TIMEOUT_S = 60
+# Labels of the drawn flowchart nodes by node type (task, data, modularPipeline, ...) and
+# of the layer bands (layer).
+FLOWCHART_LABELS = """() => {
+    const labels = {};
+    const nodes = document.querySelectorAll('.pipeline-flowchart__nodes g.pipeline-node');
+    for (const node of nodes) {
+        (labels[node.dataset.nodeType] ||= []).push(node.textContent.trim());
+    }
+    labels.layer = [...document.querySelectorAll('.pipeline-layer-name')]
+        .map(layer => layer.textContent.trim());
+    return labels;
+}"""
+# Labels of the drawn nodes not wholly inside the window.
+NODES_OUTSIDE_THE_WINDOW = """() => [
+    ...document.querySelectorAll('.pipeline-flowchart__nodes g.pipeline-node')
+].filter(node => {
+    const box = node.getBoundingClientRect();
+    return box.left < 0 || box.top < 0
+        || box.right > window.innerWidth || box.bottom > window.innerHeight;
+}).map(node => node.textContent.trim()).sort()"""
 
 
 def _unavailable(reason: str) -> None:
@@ -126,31 +151,40 @@ def _open(browser, url: str, scale: float = 1):
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=scale)
     context.add_init_script(UI_SETTINGS)
     page = context.new_page()
+    throttling = float(os.environ.get("KEDRO_VIZ_CPU_THROTTLING") or 1)
+    if throttling > 1:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttling})
     page.goto(url)
     return context, page
 
 
-def _flowchart(page, timeout_s: float = 60) -> dict[str, list[str]]:
-    """Labels of the rendered flowchart nodes by type, once the layout has settled."""
-    script = """() => {
-        const labels = {};
-        const nodes = document.querySelectorAll('.pipeline-flowchart__nodes g.pipeline-node');
-        for (const node of nodes) {
-            (labels[node.dataset.nodeType] ||= []).push(node.textContent.trim());
-        }
-        labels.layer = [...document.querySelectorAll('.pipeline-layer-name')]
-            .map(layer => layer.textContent.trim());
-        return labels;
-    }"""
-    deadline = time.monotonic() + timeout_s
-    previous = None
-    while time.monotonic() < deadline:
-        current = page.evaluate(script)
-        if current == previous and any(current.get(kind) for kind in ("task", "modularPipeline")):
-            return current
-        previous = current
-        page.wait_for_timeout(500)  # nodes enter and leave with transitions
-    raise AssertionError(f"the flowchart never settled: {previous}")
+def _wait_until_equal(page, read: Callable[[], object], expected: object, what: str):
+    """Poll ``read()`` until it returns ``expected``; fail naming what was last seen.
+
+    Waits for the state a test asserts, never for "the page stopped changing": a sample
+    taken while nodes are still entering or leaving looks stable too.
+    """
+    deadline = time.monotonic() + TIMEOUT_S
+    while (seen := read()) != expected:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{what}: not {expected!r} after {TIMEOUT_S} s; last seen {seen!r}"
+            )
+        page.wait_for_timeout(100)
+    return seen
+
+
+def _wait_for_flowchart(page, **expected: list[str]) -> dict[str, list[str]]:
+    """Wait until the flowchart shows exactly the ``expected`` labels of each node type
+    named (``task=[...]``, ``data=[...]``, ``modularPipeline=[...]``, ``layer=[...]``)."""
+    expected = {kind: sorted(labels) for kind, labels in expected.items()}
+
+    def shown() -> dict[str, list[str]]:
+        labels = page.evaluate(FLOWCHART_LABELS)
+        return {kind: sorted(labels.get(kind, [])) for kind in expected}
+
+    return _wait_until_equal(page, shown, expected, "the flowchart's nodes")
 
 
 def _selected_pipeline(page) -> str:
@@ -175,10 +209,14 @@ def test_every_registered_pipeline_is_offered(browser, site_url):
     assert set(PIPELINES) == registered
     context, page = _open(browser, site_url)
     try:
-        _flowchart(page)
         page.locator(".pipeline-list").click()
-        options = page.locator(".pipeline-list .menu-option").all_inner_texts()
-        assert {option.strip() for option in options} == registered
+        options = page.locator(".pipeline-list .menu-option")
+        _wait_until_equal(
+            page,
+            lambda: {option.strip() for option in options.all_inner_texts()},
+            registered,
+            "the pipelines offered",
+        )
     finally:
         context.close()
 
@@ -188,9 +226,7 @@ def test_flowchart_shows_every_node_of_the_pipeline(name, browser, site_url):
     pipeline = _kedro_pipelines()[name]
     namespaces = {node.namespace for node in pipeline.nodes}
     # kedro-viz labels a node with its name inside its namespace (the group shows the rest).
-    expected_nodes = Counter(
-        node.name.removeprefix(f"{node.namespace}.") for node in pipeline.nodes
-    )
+    expected_nodes = [node.name.removeprefix(f"{node.namespace}.") for node in pipeline.nodes]
     datasets = {
         dataset
         for dataset in pipeline.all_inputs() | pipeline.all_outputs()
@@ -201,18 +237,18 @@ def test_flowchart_shows_every_node_of_the_pipeline(name, browser, site_url):
     context, page = _open(browser, f"{site_url}/?pid={name}")
     try:
         # Collapsed (kedro-viz's default): one box per namespace, no loose node.
-        collapsed = _flowchart(page)
-        assert _selected_pipeline(page) == name
-        assert set(collapsed.get("modularPipeline", [])) == namespaces
-        assert not collapsed.get("task")
+        _wait_for_flowchart(page, modularPipeline=list(namespaces), task=[])
+        _wait_until_equal(page, lambda: _selected_pipeline(page), name, "the selected pipeline")
 
         page.goto(f"{site_url}/?pid={name}&expandAllPipelines=true")
-        shown = _flowchart(page)
-        assert _selected_pipeline(page) == name
-        assert Counter(shown.get("task", [])) == expected_nodes
-        assert set(shown.get("data", [])) == datasets
-        # Layer bands are drawn only while the layers are acyclic.
-        assert set(shown["layer"]) == {layers[d] for d in datasets if d in layers}
+        _wait_for_flowchart(
+            page,
+            task=expected_nodes,
+            data=list(datasets),
+            # Layer bands are drawn only while the layers are acyclic.
+            layer=list({layers[d] for d in datasets if d in layers}),
+        )
+        _wait_until_equal(page, lambda: _selected_pipeline(page), name, "the selected pipeline")
         page.screenshot(path=_artifacts_dir() / f"kedro-viz-{name}.png")
     finally:
         context.close()
@@ -220,23 +256,31 @@ def test_flowchart_shows_every_node_of_the_pipeline(name, browser, site_url):
 
 def test_overview_screenshot_shows_the_training_nodes(browser, site_url):
     """The docs image: default pipeline, data_engineering collapsed, training expanded."""
-    training = _kedro_pipelines()["training"]
-    model_nodes = {
-        node.name.split(".", 1)[1] for node in training.nodes if node.namespace == "training"
-    }
+    pipeline = _kedro_pipelines()["__default__"]
+    namespaces = {node.namespace for node in pipeline.nodes}
+    model_nodes = [
+        node.name.removeprefix("training.")
+        for node in pipeline.nodes
+        if node.namespace == "training"
+    ]
 
     context, page = _open(browser, f"{site_url}/?pid=__default__", scale=2)
     try:
-        _flowchart(page)
+        _wait_for_flowchart(page, modularPipeline=list(namespaces), task=[])
         page.get_by_label("Hide menu").click()
         page.get_by_label("Turn minimap off").click()
         page.locator("g.pipeline-node--modularPipeline", has_text="training").click()
+        # The training box leaves as its nodes enter: wait for the end state, not a pause.
+        _wait_for_flowchart(page, task=model_nodes, modularPipeline=list(namespaces - {"training"}))
         page.get_by_label("Reset zoom").click()
         page.mouse.move(VIEWPORT["width"] - 1, VIEWPORT["height"] - 1)  # no hover highlight
-        shown = _flowchart(page)
-        assert set(shown.get("task", [])) == model_nodes
-        assert shown.get("modularPipeline") == ["data_engineering"]
-        page.wait_for_timeout(1000)  # zoom transition
+        # Zoomed to fit: every node in the picture.
+        _wait_until_equal(
+            page,
+            lambda: page.evaluate(NODES_OUTSIDE_THE_WINDOW),
+            [],
+            "nodes outside the window after Reset zoom",
+        )
         path = _artifacts_dir() / "kedro-viz-overview.png"
         page.screenshot(path=path)
         assert path.stat().st_size > 50_000  # a drawn graph, not a blank page

@@ -45,6 +45,9 @@ RAW_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
+# Index of a raw table as the catalog loads it: the CSV line each record starts on (header: 1).
+RAW_LINE_INDEX = "csv_line"
+
 KEY_COLUMNS = ("job_role_id", "skill_id", "horizon_years", "as_of_date")
 CATEGORICAL_FEATURES = (
     "job_role_name",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from future_skills_kedro.contract import MODEL_INPUT_COLUMNS
@@ -35,26 +35,34 @@ def _conf() -> OmegaConfigLoader:
     return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
 
 
-def _catalog(raw: dict[str, pd.DataFrame], tmp_path: Path) -> DataCatalog:
-    """Hand-made raw tables in memory; outputs as declared in the catalog, under tmp_path."""
+def _catalog(raw: dict[str, pd.DataFrame | Path], tmp_path: Path, **param_overrides) -> DataCatalog:
+    """Hand-made raw tables in memory, or raw files read by their catalog entry; outputs
+    as declared in the catalog, under tmp_path."""
     conf = _conf()
-    outputs = {}
-    for name in OUTPUTS:
+    entries = {}
+    for name in [*OUTPUTS, *(name for name, table in raw.items() if isinstance(table, Path))]:
         config = dict(conf["catalog"][name])
-        config["filepath"] = str(tmp_path / Path(config["filepath"]).name)
-        outputs[name] = config
-    catalog = DataCatalog.from_config(outputs)
-    params = conf["parameters"]["data_engineering"]
+        path = raw.get(name)
+        config["filepath"] = str(
+            path if isinstance(path, Path) else tmp_path / Path(config["filepath"]).name
+        )
+        entries[name] = config
+    catalog = DataCatalog.from_config(entries)
+    params = conf["parameters"]["data_engineering"] | param_overrides
     catalog["params:data_engineering"] = MemoryDataset(params)
     for key, value in params.items():
         catalog[f"params:data_engineering.{key}"] = MemoryDataset(value)
     for name, table in raw.items():
-        catalog[name] = MemoryDataset(table)
+        if not isinstance(table, Path):
+            catalog[name] = MemoryDataset(table)
     return catalog
 
 
 def _run(raw: dict[str, pd.DataFrame], tmp_path: Path) -> DataCatalog:
-    catalog = _catalog(raw, tmp_path)
+    return _run_catalog(_catalog(raw, tmp_path))
+
+
+def _run_catalog(catalog: DataCatalog) -> DataCatalog:
     SequentialRunner().run(create_pipeline(), catalog)
     return catalog
 
@@ -96,6 +104,52 @@ def test_every_label_rejected_fails_on_the_gate_not_on_a_crash(tmp_path: Path):
     assert report["model_input_table"]["rows"] == 0
 
 
+def test_rejected_row_after_a_value_spanning_two_lines_gives_its_csv_line(tmp_path: Path):
+    # The real catalog entry reads the file: S1's quoted name spans lines 2-3, so the row
+    # missing its category is line 5 of the file (record 4).
+    skills = tmp_path / "skills.csv"
+    skills.write_text(
+        "skill_id,skill_name,skill_category\n"
+        'S1,"Python\n(the language)",programming\n'
+        "S2,SQL,data\n"
+        "S3,Go,\n"
+    )
+    raw = valid_raw_tables() | {"skills": skills}
+    catalog = _run_catalog(_catalog(raw, tmp_path, max_rejected_share_per_file={"skills": 0.5}))
+    rejected = pd.read_csv(tmp_path / "rejected_rows.csv", keep_default_na=False)
+    assert rejected.to_dict("records") == [
+        {
+            "file": "skills.csv",
+            "row_number": 5,
+            "column": "skill_category",
+            "value": "",
+            "reason": "missing value",
+        }
+    ]
+    validated = catalog.load("validated_skills")
+    assert validated["row_number"].tolist() == [2, 4]
+    assert validated["skill_name"].tolist() == ["Python\n(the language)", "SQL"]
+
+
+def test_file_that_is_not_utf8_fails_naming_file_and_line_before_anything_is_saved(
+    tmp_path: Path,
+):
+    skills = tmp_path / "skills.csv"
+    # Line 3 saved as Latin-1 (é = 0xe9), the rest is ASCII.
+    skills.write_bytes(
+        "skill_id,skill_name,skill_category\nS1,Python,programming\nS2,Café,data\n".encode(
+            "latin-1"
+        )
+    )
+    catalog = _catalog(valid_raw_tables() | {"skills": skills}, tmp_path)
+    with pytest.raises(DatasetError) as error:
+        SequentialRunner().run(create_pipeline(), catalog)
+    assert 'skills.csv: line 3 is not valid UTF-8 text (byte 0xe9 in "S2,Caf\\xe9,data")' in (
+        str(error.value)
+    )
+    assert not [name for name in OUTPUTS if catalog.exists(name)]
+
+
 def test_pipeline_nodes_are_named_and_tagged():
     pipeline = create_pipeline()
     names = {node.name for node in pipeline.nodes}
@@ -130,7 +184,7 @@ def test_catalog_declares_every_persisted_dataset_with_a_layer():
     assert layers["model_input_table"] == "model_input"
     # intermediate: the quality gate reads it upstream of the published tables (acyclic layers)
     assert layers["data_quality_report"] == "intermediate"
-    assert catalog_conf["market_signals"]["load_args"]["dtype"] == "str"
+    assert catalog_conf["market_signals"]["type"].endswith("raw_csv.RawCSVDataset")
     assert not [
         name for name in catalog_conf if name.startswith(("schema_checked_", "referenced_"))
     ]

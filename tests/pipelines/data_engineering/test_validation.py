@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from kedro.io import DatasetError
-from kedro_datasets.pandas import CSVDataset
 from pandera.config import config_context
 
 from future_skills_kedro.contract import RAW_FILES
+from future_skills_kedro.datasets.raw_csv import RawCSVDataset
 from future_skills_kedro.pipelines.data_engineering.nodes import (
     BLANK_LINE,
     RawFileStructureError,
@@ -20,8 +20,10 @@ from future_skills_kedro.pipelines.data_engineering.schemas import validated_sch
 
 from .raw_tables import text_frame, valid_raw_tables
 
-# The catalog's load arguments of the raw CSVs (conf/base/catalog.yml).
-RAW_LOAD_ARGS = {"dtype": "str", "keep_default_na": False, "skip_blank_lines": False}
+
+def _load(path: Path) -> pd.DataFrame:
+    """The raw file as the catalog's raw dataset type reads it."""
+    return RawCSVDataset(filepath=str(path)).load()
 
 
 def _validate_with(file: str, row: int, column: str, value: str, **kwargs):
@@ -139,6 +141,48 @@ def test_duplicate_key_rejects_every_occurrence_after_the_first():
     assert profile["rows_in"] == 6
 
 
+def test_valid_row_is_not_a_duplicate_of_an_earlier_invalid_row():
+    raw = valid_raw_tables()["market_signals"]
+    raw.loc[0, "trend_score"] = "abc"  # line 2, key (S1, 2021-12-31)
+    raw.loc[1, "as_of_date"] = "2021-12-31"  # line 3, same key, valid: the one to keep
+    typed, records, _ = validate_raw_file(raw, "market_signals")
+    assert records[["row_number", "reason"]].values.tolist() == [[2, "not a number"]]
+    assert typed["row_number"].tolist() == [3, 4]
+
+
+def test_duplicate_of_valid_rows_points_at_the_first_valid_row():
+    raw = valid_raw_tables()["skill_need_labels"]
+    key = raw.iloc[0, :4].tolist()
+    raw.loc[0, "future_need_level"] = "VERY HIGH"  # line 2: invalid, takes no part
+    raw = pd.concat(
+        [raw, pd.DataFrame([[*key, "LOW"], [*key, "HIGH"]], columns=raw.columns, dtype="str")],
+        ignore_index=True,
+    )  # lines 6 and 7: the first valid occurrence and its duplicate
+    typed, records, _ = validate_raw_file(raw, "skill_need_labels")
+    columns = "job_role_id, skill_id, horizon_years, as_of_date"
+    assert records[["row_number", "reason"]].values.tolist() == [
+        [2, "not one of LOW, MEDIUM, HIGH"],
+        [7, f"duplicate key ({columns}) first seen at row 6"],
+    ]
+    assert typed["row_number"].tolist() == [3, 4, 5, 6]
+
+
+def test_records_keep_the_csv_line_the_raw_dataset_gives_them(tmp_path: Path):
+    # S1's quoted name spans lines 2-3: later rows are numbered by their line, not record.
+    path = tmp_path / "skills.csv"
+    path.write_text(
+        "skill_id,skill_name,skill_category\n"
+        'S1,"Python\n(the language)",programming\n'
+        "S2,SQL,data\n"
+        "S2,SQL again,data\n"
+    )
+    typed, records, _ = validate_raw_file(_load(path), "skills")
+    assert records[["row_number", "reason"]].values.tolist() == [
+        [5, "duplicate key (skill_id) first seen at row 4"]
+    ]
+    assert typed["row_number"].tolist() == [2, 4]
+
+
 def test_blank_line_is_one_record_and_keeps_later_line_numbers():
     raw = text_frame(
         "skill_id,skill_name,skill_category",
@@ -171,7 +215,7 @@ def test_extra_column_is_ignored():
 def test_header_only_file_names_the_file(tmp_path: Path):
     path = tmp_path / "job_roles.csv"
     path.write_text("job_role_id,job_role_name,department,seniority\n")
-    raw = CSVDataset(filepath=str(path), load_args=RAW_LOAD_ARGS).load()
+    raw = _load(path)
     with pytest.raises(RawFileStructureError, match=r"job_roles\.csv: the file has a header"):
         validate_raw_file(raw, "job_roles")
 
@@ -180,14 +224,14 @@ def test_empty_file_fails_on_load_naming_the_file(tmp_path: Path):
     path = tmp_path / "skills.csv"
     path.write_text("")
     with pytest.raises(DatasetError, match=r"skills\.csv[\s\S]*No columns to parse"):
-        CSVDataset(filepath=str(path), load_args=RAW_LOAD_ARGS).load()
+        _load(path)
 
 
 def test_unparseable_csv_fails_on_load_naming_file_and_line(tmp_path: Path):
     path = tmp_path / "skills.csv"
     path.write_text("skill_id,skill_name,skill_category\nS1,Python,programming\nS2,a,b,c\n")
-    with pytest.raises(DatasetError, match=r"skills\.csv[\s\S]*Expected 3 fields in line 3"):
-        CSVDataset(filepath=str(path), load_args=RAW_LOAD_ARGS).load()
+    with pytest.raises(DatasetError, match=r"skills\.csv: line 3 has 4 fields, the header has 3"):
+        _load(path)
 
 
 def test_short_line_and_blank_lines_keep_csv_line_numbers(tmp_path: Path):
@@ -196,7 +240,7 @@ def test_short_line_and_blank_lines_keep_csv_line_numbers(tmp_path: Path):
     path.write_text(
         "skill_id,skill_name,skill_category\nS1,Python,programming\n\nS2,SQL,data\nS3,Go\n"
     )
-    raw = CSVDataset(filepath=str(path), load_args=RAW_LOAD_ARGS).load()
+    raw = _load(path)
     typed, records, _ = validate_raw_file(raw, "skills")
     assert records[["row_number", "column", "reason"]].values.tolist() == [
         [3, "", BLANK_LINE],
@@ -212,10 +256,10 @@ def test_quarantine_does_not_depend_on_pandera_settings():
     assert records["reason"].tolist() == ["not a number"]
 
 
-def test_first_line_with_an_extra_field_fails_instead_of_shifting_columns(tmp_path: Path):
+def test_first_line_with_an_extra_field_fails_instead_of_shifting_columns():
     # pandas would silently read the first column as row labels and shift the others.
-    path = tmp_path / "skills.csv"
-    path.write_text("skill_id,skill_name,skill_category\nS1,Python,programming,extra\n")
-    raw = CSVDataset(filepath=str(path), load_args=RAW_LOAD_ARGS).load()
+    raw = text_frame("skill_id,skill_name,skill_category", "S1,Python,programming")
+    shifted = raw.set_index("skill_id")
+    shifted.columns = ["skill_id", "skill_name"]
     with pytest.raises(RawFileStructureError, match=r"skills\.csv: line 2 has more fields"):
-        validate_raw_file(raw, "skills")
+        validate_raw_file(shifted, "skills")

@@ -1,7 +1,8 @@
 """Data engineering nodes: validate the raw files, quarantine bad rows, build the model input.
 
 Every function is pure (frames in, frames out); all I/O goes through the catalog.
-Row numbers are CSV line numbers: the header is line 1, so the first data row is line 2.
+Row numbers are CSV line numbers: the header is line 1, so the first data row is line 2; a
+record whose quoted value spans lines is numbered by the line it starts on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from future_skills_kedro.contract import (
     NEED_LEVELS,
     NUMERIC_FEATURES,
     RAW_FILES,
+    RAW_LINE_INDEX,
     TARGET_COLUMN,
 )
 
@@ -27,8 +29,8 @@ from .schemas import (
     MISSING_VALUE,
     csv_file_name,
     failure_cases,
+    first_lines_of_keys,
     model_input_schema,
-    normalised_keys,
     raw_schema,
     to_typed,
     validated_schema,
@@ -40,7 +42,7 @@ REJECTED_ROWS_COLUMNS = ("file", "row_number", "column", "value", "reason")
 # `rule` is the reason without row-specific details (dates, row numbers): what reports count.
 REJECTION_RECORD_COLUMNS = (*REJECTED_ROWS_COLUMNS, "rule")
 BLANK_LINE = "blank line"
-# pandas reads the line after the header as row 0.
+# The first line after a one-line header.
 _FIRST_DATA_LINE = 2
 
 # Which feature column tells whether a source matched a label row, and how to say it did not.
@@ -122,14 +124,21 @@ def _check_structure(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     return raw.loc[:, list(expected)]
 
 
+def _csv_lines(raw: pd.DataFrame) -> pd.Index:
+    """The CSV line of each record: as the raw dataset numbered it (``RAW_LINE_INDEX``) or,
+    for a table built in memory, one line per record after the header."""
+    if raw.index.name == RAW_LINE_INDEX:
+        return pd.Index(raw.index.to_numpy(dtype="int64"))
+    return pd.RangeIndex(_FIRST_DATA_LINE, _FIRST_DATA_LINE + len(raw))
+
+
 def _as_text(raw: pd.DataFrame) -> pd.DataFrame:
-    """Values as text; empty or whitespace-only cells become missing (NaN)."""
+    """Values as text, indexed by CSV line; empty or whitespace-only cells become missing."""
     text = {}
     for column in raw.columns:
         values = raw[column].astype("str")
         text[column] = values.mask(values.str.strip().eq("").fillna(False).astype(bool))
-    # Positions are CSV lines whatever index the caller passed.
-    return pd.DataFrame(text).set_axis(pd.RangeIndex(len(raw)), axis=0)
+    return pd.DataFrame(text).set_axis(_csv_lines(raw), axis=0)
 
 
 def _raw_profile(file: str, text: pd.DataFrame) -> dict[str, Any]:
@@ -142,10 +151,8 @@ def _raw_profile(file: str, text: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _schema_failure_records(
-    file: str, text: pd.DataFrame, failure_cases: pd.DataFrame
-) -> pd.DataFrame:
-    """One rejection record per (row, failed check); a duplicate key is one record per row."""
+def _column_failure_records(file: str, failure_cases: pd.DataFrame) -> pd.DataFrame:
+    """One rejection record per (row, failed check); the cases' index is the CSV line."""
     unexpected = failure_cases["index"].isna()
     if unexpected.any():
         # A check that fails for a whole column (not row by row) is a bug in schemas.py.
@@ -154,44 +161,32 @@ def _schema_failure_records(
             f"{failure_cases.loc[unexpected].to_string()}"
         )
     cases = failure_cases.astype({"index": "int64"})
-    is_duplicate = cases["check"].eq(DUPLICATE_KEY)
-    column_cases = cases.loc[~is_duplicate]
-    reasons = column_cases["check"].where(column_cases["check"].ne("not_nullable"), MISSING_VALUE)
-    values = column_cases["failure_case"].astype("str").where(column_cases["failure_case"].notna())
-    records = [
-        _records(
-            file,
-            column_cases["index"].to_numpy() + _FIRST_DATA_LINE,
-            column_cases["column"].to_numpy(),
-            values.fillna("").to_numpy(),
-            reasons.to_numpy(),
-        )
-    ]
-    duplicate_index = np.unique(cases.loc[is_duplicate, "index"].to_numpy())
-    if len(duplicate_index):
-        records.append(_duplicate_key_records(file, text, duplicate_index))
-    return pd.concat(records, ignore_index=True)
-
-
-def _duplicate_key_records(file: str, text: pd.DataFrame, duplicate_index) -> pd.DataFrame:
-    keys = RAW_FILES[file][0]
-    parsed = normalised_keys(text, keys)
-    comparable = parsed.notna().all(axis=1)
-    first_position = (
-        pd.Series(text.index, index=text.index)[comparable]
-        .groupby([parsed.loc[comparable, key] for key in keys], sort=False)
-        .transform("min")
+    reasons = cases["check"].where(cases["check"].ne("not_nullable"), MISSING_VALUE)
+    values = cases["failure_case"].astype("str").where(cases["failure_case"].notna())
+    return _records(
+        file,
+        cases["index"].to_numpy(),
+        cases["column"].to_numpy(),
+        values.fillna("").to_numpy(),
+        reasons.to_numpy(),
     )
-    first_line = first_position.loc[duplicate_index].to_numpy() + _FIRST_DATA_LINE
+
+
+def _duplicate_key_records(file: str, valid: pd.DataFrame) -> pd.DataFrame:
+    """Every valid row whose key an earlier valid row has, pointing at that row's line."""
+    keys = RAW_FILES[file][0]
+    lines = pd.Series(valid.index, index=valid.index)
+    first_line = first_lines_of_keys(valid, keys)
+    duplicates = valid.index[first_line.ne(lines).to_numpy()]
     key_list = ", ".join(keys)
-    raw_keys = text.loc[duplicate_index, list(keys)].astype("str").agg(", ".join, axis=1)
+    raw_keys = valid.loc[duplicates, list(keys)].astype("str").agg(", ".join, axis=1)
     rule = f"{DUPLICATE_KEY} ({key_list})"
     return _records(
         file,
-        duplicate_index + _FIRST_DATA_LINE,
+        duplicates,
         key_list,
         raw_keys.to_numpy(),
-        [f"{rule} first seen at row {line}" for line in first_line],
+        [f"{rule} first seen at row {line}" for line in first_line.loc[duplicates]],
         rule=rule,
     )
 
@@ -201,23 +196,24 @@ def validate_raw_file(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Split one raw file into typed valid rows and rejection records; profile its text.
 
-    Every row ends up in exactly one of the two. Of a duplicated key only the first
-    occurrence is kept. The typed rows keep their CSV line in ``row_number``.
+    Every row ends up in exactly one of the two. Keys are compared among the rows that pass
+    every column check: of a key shared by valid rows only the first is kept, and an invalid
+    row never makes a valid one a duplicate. The typed rows keep their CSV line in
+    ``row_number`` (``raw``'s ``RAW_LINE_INDEX`` when the raw dataset numbered the lines).
     """
     text = _as_text(_check_structure(raw, file))
     profile = _raw_profile(file, text)
     is_blank = text.isna().all(axis=1)
-    records = [_records(file, text.index[is_blank] + _FIRST_DATA_LINE, "", "", BLANK_LINE)]
-    candidates = text.loc[~is_blank]
-    cases = failure_cases(raw_schema(file, require_quarter_end_dates), candidates)
-    rejected_index = np.array([], dtype="int64")
+    records = [_records(file, text.index[is_blank], "", "", BLANK_LINE)]
+    valid = text.loc[~is_blank]
+    cases = failure_cases(raw_schema(file, require_quarter_end_dates), valid)
     if cases is not None:
-        failures = _schema_failure_records(file, candidates, cases)
-        records.append(failures)
-        rejected_index = np.unique(failures["row_number"].to_numpy()) - _FIRST_DATA_LINE
-    valid = candidates.drop(index=rejected_index)
+        records.append(_column_failure_records(file, cases))
+        valid = valid.drop(index=np.unique(records[-1]["row_number"].to_numpy()))
+    records.append(_duplicate_key_records(file, valid))
+    valid = valid.drop(index=records[-1]["row_number"].to_numpy())
     typed = to_typed(file, valid)
-    typed.insert(0, "row_number", (valid.index + _FIRST_DATA_LINE).astype("int64"))
+    typed.insert(0, "row_number", valid.index.to_numpy(dtype="int64"))
     typed = validated_schema(file).validate(typed.reset_index(drop=True))
     rejection_records = pd.concat(records, ignore_index=True)
     _assert_rows_accounted(file, len(text), len(typed), rejection_records)

@@ -92,6 +92,16 @@ def normalised_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(parsed, index=frame.index)
 
 
+def first_lines_of_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.Series:
+    """For each row, the smallest index label (CSV line) of the rows with its parsed key.
+
+    Meant for rows that passed ``raw_schema``: every key value is present and parses.
+    """
+    parsed = normalised_keys(frame, keys)
+    lines = pd.Series(frame.index, index=frame.index)
+    return lines.groupby([parsed[key] for key in keys], sort=False).transform("min")
+
+
 # ---------------------------------------------------------------- checks
 def _is_finite_number() -> pa.Check:
     return pa.Check(lambda s: parse_number(s).notna(), name="number", error="not a number")
@@ -154,18 +164,6 @@ def _is_quarter_end() -> pa.Check:
     return pa.Check(check, name="quarter_end", error="not a quarter-end date")
 
 
-def _has_unique_key(keys: tuple[str, ...]) -> pa.Check:
-    # Every occurrence after the first fails; rows whose key does not parse are reported by
-    # their own column checks and take no part in the comparison.
-    def check(frame: pd.DataFrame) -> pd.Series:
-        parsed = normalised_keys(frame, keys)
-        comparable = parsed.notna().all(axis=1)
-        duplicated = parsed[comparable].duplicated(keep="first")
-        return ~duplicated.reindex(frame.index, fill_value=False)
-
-    return pa.Check(check, name="unique_key", error=DUPLICATE_KEY)
-
-
 def _column_checks(  # noqa: PLR0911 - one return per kind of column
     column: str, require_quarter_end_dates: bool
 ) -> list[pa.Check]:
@@ -187,8 +185,12 @@ def _column_checks(  # noqa: PLR0911 - one return per kind of column
 
 
 def raw_schema(file: str, require_quarter_end_dates: bool = True) -> pa.DataFrameSchema:
-    """Schema of one raw file's text: required values, types, ranges, allowed values, keys."""
-    keys, columns = RAW_FILES[file]
+    """Schema of one raw file's text: required values, types, ranges, allowed values.
+
+    Row by row; unique keys are checked afterwards, among the rows that pass it
+    (``first_lines_of_keys``).
+    """
+    _, columns = RAW_FILES[file]
     return pa.DataFrameSchema(
         {
             # No dtype: the values are text; the checks parse what they need.
@@ -197,7 +199,6 @@ def raw_schema(file: str, require_quarter_end_dates: bool = True) -> pa.DataFram
             )
             for column in columns
         },
-        checks=[_has_unique_key(keys)],
         name=csv_file_name(file),
     )
 
