@@ -32,8 +32,7 @@ _PLAIN = r"""
 import json, sys, tempfile
 from pathlib import Path
 import mlflow, pandas as pd, yaml
-from future_skills_kedro.pipelines.training.pipeline import (
-    create_data_engineering_pipeline, create_model_pipeline)
+from future_skills_kedro.pipelines import data_engineering, training
 
 project = Path(sys.argv[1])
 params = {}
@@ -57,7 +56,7 @@ for name in ("job_roles", "skills", "market_signals", "economic_indicators",
 data["champion_model"] = None  # first run: no champion, as for the kedro side
 mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
 mlflow.set_experiment("model-training")
-pipeline = create_data_engineering_pipeline() + create_model_pipeline()
+pipeline = data_engineering.create_pipeline() + training.create_pipeline()
 with mlflow.start_run():
     for node in pipeline.nodes:  # topological order; Node.run only calls the function
         data.update(node.run({name: data[name] for name in node.inputs}))

@@ -24,12 +24,9 @@ from future_skills_kedro.contract import (
     SENIORITIES,
 )
 
-# Imported from the package, not re-implemented: training's model-input table and this
-# snapshot come out of the very same function (tests check the identity).
-from future_skills_kedro.pipelines.data_engineering import (
-    build_feature_table,
-    missing_feature_reasons,
-)
+# Training's model-input table and this snapshot come out of the very same function (tests
+# check the identity).
+from future_skills_kedro.features import build_feature_table, missing_feature_reasons
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
