@@ -54,6 +54,8 @@ for name in ("job_roles", "skills", "market_signals", "economic_indicators",
     data[name] = pd.read_csv(project / "data/01_raw" / f"{name}.csv", dtype=str,
                              keep_default_na=False, skip_blank_lines=False)
 data["champion_model"] = None  # first run: no champion, as for the kedro side
+globals_file = project / "conf/base/globals.yml"
+model_name = yaml.safe_load(globals_file.read_text())["registered_model_name"]
 mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
 mlflow.set_experiment("model-training")
 pipeline = data_engineering.create_pipeline() + training.create_pipeline()
@@ -78,7 +80,7 @@ with mlflow.start_run():
     rows = data["model_input_rows"]
     mlflow.sklearn.log_model(data["classifier"], name="model", input_example=rows.head(5),
                              serialization_format="cloudpickle",
-                             registered_model_name="future-skills-model")
+                             registered_model_name=model_name)
 """
 
 

@@ -127,6 +127,8 @@ def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them()
         assert own and not own & validation, f"{name} package carries data_engineering nodes"
         assert {node.name for node in pipelines[name].nodes} == validation | own, name
     assert {node.name for node in pipelines["monitoring"].nodes} == _own_nodes("monitoring")
+    # The registered model name comes from the configuration at run time, not from code.
+    assert "registered_model_name" not in pipelines["training"].log_model_kwargs
 
 
 def _imports(path) -> set[tuple[int, str]]:

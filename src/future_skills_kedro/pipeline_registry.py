@@ -19,16 +19,14 @@ def create_training_pipeline() -> Pipeline:
     """data_engineering + training, packaged by kedro-mlflow: the run logs the model.
 
     The logged model is training's inference part (model-input rows in, scored rows out).
+    The registered model name is not set here: the lifecycle hook sets it from the
+    configuration (``conf/base/globals.yml``) before the run, so it has one source.
     """
     return pipeline_ml_factory(
         training=data_engineering.create_pipeline() + training.create_pipeline(),
         inference=training.create_inference_pipeline(),
         input_name="model_input_rows",
-        log_model_kwargs={
-            "name": "model",
-            "registered_model_name": "future-skills-model",
-            "signature": "auto",
-        },
+        log_model_kwargs={"name": "model", "signature": "auto"},
     )
 
 
