@@ -1,6 +1,6 @@
 """Model lifecycle: semantic versioning, promotion policy, registry adapter, audit log.
 
-Plain Python on top of ``mlflow.MlflowClient`` (ARCHITECTURE.md §5), used by the training
+Plain Python on top of ``mlflow.MlflowClient`` (docs/lifecycle.md), used by the training
 hook (``apply_lifecycle``) and the ``kedro models`` CLI. Deliberately free of Kedro imports.
 
 Typical use after a training run::

@@ -1,4 +1,4 @@
-"""Promotion policy: does a challenger become champion (ARCHITECTURE.md §5)?
+"""Promotion policy: does a challenger become champion (docs/lifecycle.md)?
 
 Comparisons use a tolerance of 1e-12 (``TOLERANCE``) so that an improvement exactly at
 the threshold promotes even when floating point gives 0.0099999999 for 0.01; the same

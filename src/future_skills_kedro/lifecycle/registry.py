@@ -1,4 +1,4 @@
-"""Registry adapter over ``mlflow.MlflowClient``: stages as aliases + tags (ARCHITECTURE.md §5).
+"""Registry adapter over ``mlflow.MlflowClient``: stages as aliases + tags (docs/lifecycle.md).
 
 The ``champion`` alias is the source of truth for Production, ``challenger`` for Staging;
 the ``stage`` tag mirrors them and also records Development and Archived. Writes are ordered
@@ -27,7 +27,7 @@ DEVELOPMENT = "Development"
 ARCHIVED = "Archived"
 STAGES = (DEVELOPMENT, STAGING, PRODUCTION, ARCHIVED)
 
-# Lineage tags fixed by ARCHITECTURE.md §5.
+# Lineage tags every decided version carries (docs/lifecycle.md).
 TAG_SEMVER = "semver"
 TAG_STAGE = "stage"
 TAG_PROMOTION_REASON = "promotion_reason"

@@ -94,7 +94,7 @@ def _check_structure(raw: pd.DataFrame, file: str) -> pd.DataFrame:
         raise RawFileStructureError(
             f"{csv_file_name(file)}: missing column(s) {', '.join(missing)}. "
             f"Columns found: {', '.join(found) or '(none)'}. "
-            f"Expected: {', '.join(expected)} (ARCHITECTURE.md §3)."
+            f"Expected: {', '.join(expected)} (docs/data-contract.md)."
         )
     if raw.empty:
         raise RawFileStructureError(f"{csv_file_name(file)}: the file has a header but no rows.")
