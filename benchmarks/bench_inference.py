@@ -1,7 +1,7 @@
 """Throughput of the logged pyfunc model versus the bare scikit-learn pipeline; prints JSON.
 
     KEDRO_DISABLE_TELEMETRY=true python benchmarks/bench_inference.py \
-        [--rows 1000000] [--repeats 3] [--model-uri models:/future-skills-model@champion] \
+        [--rows 1000000] [--repeats 3] [--model-uri models:/NAME@champion] \
         [--tracking-uri sqlite:///path/to/project/mlflow.db]
 
 Both sides score the same generated model-input rows (future_skills_kedro.datagen, the rows
@@ -11,7 +11,8 @@ KedroPipelineModel running the training project's inference pipeline, predict_ne
 i.e. what the inference pipeline and ``mlflow models serve`` run. "python_model" is the
 KedroPipelineModel without MLflow's schema enforcement, to split the overhead.
 Target: pyfunc throughput >= 0.5 x bare. The tracking URI defaults to MLFLOW_TRACKING_URI,
-else the project's mlflow.db; train first (`kedro run --pipelines training`).
+else the project's mlflow.db; the model to the champion of ``registered_model_name``
+(conf/base/globals.yml); train first (`kedro run --pipelines training`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def _figures(seconds: list[float], rows: int) -> dict[str, float]:
     }
 
 
+def registered_model_name() -> str:
+    """The project's registered model, as configured (conf/base/globals.yml)."""
+    import yaml
+
+    globals_file = PROJECT_ROOT / "conf/base/globals.yml"
+    return yaml.safe_load(globals_file.read_text())["registered_model_name"]
+
+
 def model_input_rows(rows: int, seed: int) -> pd.DataFrame:
     """``rows`` model-input rows from the synthetic generator (570 roles at 1M rows)."""
     from future_skills_kedro.datagen import GeneratorConfig, generate
@@ -73,7 +82,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--model-uri", default="models:/future-skills-model@champion")
+    parser.add_argument("--model-uri", default=None, help="default: the project's champion")
     parser.add_argument("--tracking-uri", default=None)
     args = parser.parse_args()
 
@@ -87,8 +96,9 @@ def main() -> None:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
 
+    model_uri = args.model_uri or f"models:/{registered_model_name()}@champion"
     started = time.perf_counter()
-    model = mlflow.pyfunc.load_model(args.model_uri)
+    model = mlflow.pyfunc.load_model(model_uri)
     load_s = time.perf_counter() - started
     python_model = model.unwrap_python_model()
     classifier = python_model.loaded_catalog.load("classifier")
@@ -118,7 +128,7 @@ def main() -> None:
         json.dumps(
             {
                 "rows": len(features),
-                "model_uri": args.model_uri,
+                "model_uri": model_uri,
                 "model_run_id": model.metadata.run_id,
                 "classifier": type(classifier.named_steps["classifier"]).__name__,
                 "unseen_job_role_name_share": round(

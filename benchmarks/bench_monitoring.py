@@ -72,7 +72,7 @@ def build_inputs(size: int, folder: Path) -> None:
     current = prediction_log_records(
         rows,
         oracle_scores(world, rows),
-        model_name="future-skills-model",
+        model_name="bench-model",  # synthetic: no registry involved
         model_version="3",
         model_semver="1.2.0",
         latency_ms=rng.gamma(2.0, 5.0, size),
@@ -99,7 +99,7 @@ def measure(kind: str, folder: Path) -> dict:
     ]
     current = pd.read_parquet(folder / "current.parquet")
     reference = MonitoringReference(
-        model_name="future-skills-model",
+        model_name="bench-model",  # synthetic: no registry involved
         version="3",
         alias="champion",
         semver="1.2.0",

@@ -32,8 +32,7 @@ _PLAIN = r"""
 import json, sys, tempfile
 from pathlib import Path
 import mlflow, pandas as pd, yaml
-from future_skills_kedro.pipelines.training.pipeline import (
-    create_data_engineering_pipeline, create_model_pipeline)
+from future_skills_kedro.pipelines import data_engineering, training
 
 project = Path(sys.argv[1])
 params = {}
@@ -55,9 +54,11 @@ for name in ("job_roles", "skills", "market_signals", "economic_indicators",
     data[name] = pd.read_csv(project / "data/01_raw" / f"{name}.csv", dtype=str,
                              keep_default_na=False, skip_blank_lines=False)
 data["champion_model"] = None  # first run: no champion, as for the kedro side
+globals_file = project / "conf/base/globals.yml"
+model_name = yaml.safe_load(globals_file.read_text())["registered_model_name"]
 mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
 mlflow.set_experiment("model-training")
-pipeline = create_data_engineering_pipeline() + create_model_pipeline()
+pipeline = data_engineering.create_pipeline() + training.create_pipeline()
 with mlflow.start_run():
     for node in pipeline.nodes:  # topological order; Node.run only calls the function
         data.update(node.run({name: data[name] for name in node.inputs}))
@@ -79,7 +80,7 @@ with mlflow.start_run():
     rows = data["model_input_rows"]
     mlflow.sklearn.log_model(data["classifier"], name="model", input_example=rows.head(5),
                              serialization_format="cloudpickle",
-                             registered_model_name="future-skills-model")
+                             registered_model_name=model_name)
 """
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+
 import yaml
 from kedro.framework.startup import bootstrap_project
 
 from tests.conftest import PROJECT_ROOT
 
 EXPECTED = {"__default__", "data_engineering", "training", "evaluation", "inference", "monitoring"}
+PIPELINES_DIR = PROJECT_ROOT / "src/future_skills_kedro/pipelines"
 # One namespace per pipeline folder: kedro-viz shows each as a collapsible modular pipeline.
 NAMESPACES = EXPECTED - {"__default__"}
 
@@ -106,3 +109,49 @@ def test_kedro_viz_layers_form_no_cycle():
 def test_the_cycle_check_detects_a_cycle():
     assert _has_cycle({("models", "model_output"), ("model_output", "models")})
     assert not _has_cycle({("raw", "intermediate"), ("intermediate", "model_input")})
+
+
+def _own_nodes(package_name: str) -> set[str]:
+    import importlib
+
+    package = importlib.import_module(f"future_skills_kedro.pipelines.{package_name}")
+    return {node.name for node in package.create_pipeline().nodes}
+
+
+def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them():
+    pipelines = _pipelines()
+    validation = _own_nodes("data_engineering")
+    assert {node.name for node in pipelines["data_engineering"].nodes} == validation
+    for name in ("training", "evaluation", "inference"):
+        own = _own_nodes(name)
+        assert own and not own & validation, f"{name} package carries data_engineering nodes"
+        assert {node.name for node in pipelines[name].nodes} == validation | own, name
+    assert {node.name for node in pipelines["monitoring"].nodes} == _own_nodes("monitoring")
+    # The registered model name comes from the configuration at run time, not from code.
+    assert "registered_model_name" not in pipelines["training"].log_model_kwargs
+
+
+def _imports(path) -> set[tuple[int, str]]:
+    """(relative level, module) of every import in a file; level 0 for absolute imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {(0, alias.name) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add((node.level, node.module or ""))
+    return found
+
+
+def test_no_pipeline_package_imports_another():
+    packages = sorted(p for p in PIPELINES_DIR.iterdir() if (p / "__init__.py").exists())
+    assert {p.name for p in packages} == NAMESPACES
+    for package in packages:
+        for path in package.glob("*.py"):
+            for level, module in _imports(path):
+                other = (
+                    module.split(".")[2]
+                    if level == 0 and module.startswith("future_skills_kedro.pipelines.")
+                    else None
+                )
+                assert level <= 1, f"{path.name} of {package.name} imports {'.' * level}{module}"
+                assert other in (None, package.name), f"{package.name}/{path.name} imports {module}"

@@ -1,4 +1,4 @@
-"""The data contract of ARCHITECTURE.md §3, in one place.
+"""The data contract (docs/data-contract.md), in one place.
 
 Column names, keys and allowed values used by the generator, the validation schemas,
 the feature builder, training and inference. Change them here or nowhere.

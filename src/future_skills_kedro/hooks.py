@@ -83,7 +83,8 @@ class MlflowTrackingSetupHook:
 
 
 class ModelLifecycleHook:
-    """After a training run: semantic version, promotion decision, audit record (§5).
+    """Around a training run: the registered model name before it; after it the semantic
+    version, the promotion decision and the audit record (docs/lifecycle.md).
 
     Its hooks run *after* kedro-mlflow's (trylast): the run exists at the start, and the
     model version is registered at the end. All decisions live in
@@ -120,6 +121,9 @@ class ModelLifecycleHook:
         if not _registers_model(pipeline):
             return
         settings = self._settings()
+        # kedro-mlflow registers the logged model under the name the lifecycle governs: the
+        # configured one (conf/base/globals.yml), never a name written in code.
+        pipeline.log_model_kwargs["registered_model_name"] = settings.model_name
         # A bad semver override fails now, not after the whole training.
         validate_override(settings.registry(mlflow.MlflowClient()), settings.semver_override)
         active = mlflow.active_run()

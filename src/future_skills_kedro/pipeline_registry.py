@@ -1,15 +1,47 @@
-"""Project pipelines."""
+"""Project pipelines: each package under ``pipelines/`` holds its own nodes; this module
+composes them into what ``kedro run --pipelines NAME`` runs (docs/pipelines.md)."""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
+from kedro_mlflow.pipeline import pipeline_ml_factory
+
+from future_skills_kedro.pipelines import (
+    data_engineering,
+    evaluation,
+    inference,
+    monitoring,
+    training,
+)
+
+
+def create_training_pipeline() -> Pipeline:
+    """data_engineering + training, packaged by kedro-mlflow: the run logs the model.
+
+    The logged model is training's inference part (model-input rows in, scored rows out).
+    The registered model name is not set here: the lifecycle hook sets it from the
+    configuration (``conf/base/globals.yml``) before the run, so it has one source.
+    """
+    return pipeline_ml_factory(
+        training=data_engineering.create_pipeline() + training.create_pipeline(),
+        inference=training.create_inference_pipeline(),
+        input_name="model_input_rows",
+        log_model_kwargs={"name": "model", "signature": "auto"},
+    )
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register the project's pipelines (one folder each under ``pipelines/``)."""
-    pipelines = find_pipelines(raise_errors=True)
-    # `training` is a kedro-mlflow PipelineML: kept as is so a default run logs and registers
-    # the model (adding pipelines to it would turn it into a plain Pipeline).
-    pipelines["__default__"] = pipelines.get("training", Pipeline([]))
+    """training, evaluation and inference start with data_engineering: raw files are
+    validated (and the validated tables refreshed) before anything uses them."""
+    validate = data_engineering.create_pipeline()
+    pipelines = {
+        "data_engineering": validate,
+        "training": create_training_pipeline(),
+        "evaluation": validate + evaluation.create_pipeline(),
+        "inference": validate + inference.create_pipeline(),
+        "monitoring": monitoring.create_pipeline(),
+    }
+    # The training PipelineML itself (adding pipelines to it would turn it into a plain
+    # Pipeline that logs no model), so a fresh clone's `kedro run` trains and registers.
+    pipelines["__default__"] = pipelines["training"]
     return pipelines

@@ -49,7 +49,7 @@ def _read_raw(folder: Path) -> dict[str, pd.DataFrame]:
 
 
 def _model_input_from_raw(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Join the raw files into the model-input table of ARCHITECTURE.md §3."""
+    """Join the raw files into the model-input table of docs/data-contract.md."""
     frame = (
         raw["skill_need_labels"]
         .merge(raw["job_roles"], on="job_role_id", how="left")

@@ -1,4 +1,4 @@
-"""Promotion policy rules, significance guard and the decision line (ARCHITECTURE.md §5)."""
+"""Promotion policy rules, significance guard and the decision line (docs/lifecycle.md)."""
 
 from __future__ import annotations
 

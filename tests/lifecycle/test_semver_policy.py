@@ -1,4 +1,4 @@
-"""Semantic versioning rules (ARCHITECTURE.md §5)."""
+"""Semantic versioning rules (docs/lifecycle.md)."""
 
 from __future__ import annotations
 

@@ -431,15 +431,21 @@ def test_two_processes_finishing_together(registry, audit, register, tracking_ur
 
 
 def test_settings_from_the_parameters_file(tmp_path):
-    params = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_lifecycle.yml").read_text())
-    settings = LifecycleSettings.from_params(params["lifecycle"], project_path=tmp_path)
-    assert settings.model_name == "future-skills-model"
+    from kedro.config import OmegaConfigLoader  # the test reads conf/ as Kedro does
+
+    conf = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    settings = LifecycleSettings.from_params(conf["parameters"]["lifecycle"], project_path=tmp_path)
+    # The one place the registered model is named.
+    named = yaml.safe_load((PROJECT_ROOT / "conf/base/globals.yml").read_text())
+    assert settings.model_name == named["registered_model_name"] == MODEL_NAME
     assert settings.audit_log_path == tmp_path / "data/06_models/model_versions.json"
     assert settings.resolved_lock_path == tmp_path / "data/06_models/model_versions.json.lock"
     assert settings.semver_override is None
     assert settings.policy == PromotionPolicy()
     with pytest.raises(ValueError, match="unknown key"):
-        LifecycleSettings.from_params({"model": "x"})
+        LifecycleSettings.from_params({"model_name": MODEL_NAME, "model": "x"})
+    with pytest.raises(ValueError, match=r"lifecycle\.model_name is missing"):
+        LifecycleSettings.from_params({"audit_log_path": "audit.json"})
 
 
 def test_lifecycle_package_does_not_import_kedro():

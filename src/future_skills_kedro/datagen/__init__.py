@@ -1,4 +1,4 @@
-"""Deterministic synthetic HR data generator (raw files of ARCHITECTURE.md §3 + oracle).
+"""Deterministic synthetic HR data generator (the raw files of docs/data-contract.md + oracle).
 
 Typical use::
 

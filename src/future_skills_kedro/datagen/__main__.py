@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m future_skills_kedro.datagen",
         description=(
             "Generate the six raw CSVs of the future-skills data contract "
-            "(ARCHITECTURE.md §3) plus generator_oracle.json, deterministically from a seed."
+            "(docs/data-contract.md) plus generator_oracle.json, deterministically from a seed."
         ),
     )
     parser.add_argument("--seed", type=int, default=_DEFAULT.seed, help="random seed (%(default)s)")

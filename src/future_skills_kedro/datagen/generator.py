@@ -1,4 +1,4 @@
-"""Deterministic synthetic HR data: the six raw files of ARCHITECTURE.md §3 plus an oracle.
+"""Deterministic synthetic HR data: the six raw files of docs/data-contract.md plus an oracle.
 
 The world: job roles (families x seniorities, biased skill sets per department), skills
 with market trajectories (emerging, stable, legacy), quarterly market and economic

@@ -1,4 +1,4 @@
-"""Prediction logs (ARCHITECTURE.md §6): daily JSON-lines files, written a batch at a time.
+"""Prediction logs: daily JSON-lines files, written a batch at a time.
 
 File: ``<directory>/predictions_YYYYMMDD.jsonl``, one file per UTC day of the record's
 ``timestamp``. One JSON object per line, keys in this order::

@@ -1,6 +1,6 @@
 """Model lifecycle: semantic versioning, promotion policy, registry adapter, audit log.
 
-Plain Python on top of ``mlflow.MlflowClient`` (ARCHITECTURE.md §5), used by the training
+Plain Python on top of ``mlflow.MlflowClient`` (docs/lifecycle.md), used by the training
 hook (``apply_lifecycle``) and the ``kedro models`` CLI. Deliberately free of Kedro imports.
 
 Typical use after a training run::
@@ -41,7 +41,6 @@ from future_skills_kedro.lifecycle.registry import (
     ARCHIVED,
     CHALLENGER,
     CHAMPION,
-    DEFAULT_MODEL_NAME,
     DEVELOPMENT,
     PRODUCTION,
     STAGING,
@@ -73,7 +72,6 @@ __all__ = [
     "ARCHIVED",
     "CHALLENGER",
     "CHAMPION",
-    "DEFAULT_MODEL_NAME",
     "DEVELOPMENT",
     "PRODUCTION",
     "STAGING",

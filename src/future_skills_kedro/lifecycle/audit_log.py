@@ -1,4 +1,4 @@
-"""Audit file ``data/06_models/model_versions.json`` (ARCHITECTURE.md §5).
+"""Audit file ``data/06_models/model_versions.json`` (format: docs/lifecycle.md).
 
 A human-readable mirror of the registry's lifecycle state plus an append-only list of
 events. Every write is atomic (temp file in the same directory, fsync, ``os.replace``) so a

@@ -1,4 +1,4 @@
-"""Promotion policy: does a challenger become champion (ARCHITECTURE.md §5)?
+"""Promotion policy: does a challenger become champion (docs/lifecycle.md)?
 
 Comparisons use a tolerance of 1e-12 (``TOLERANCE``) so that an improvement exactly at
 the threshold promotes even when floating point gives 0.0099999999 for 0.01; the same
@@ -312,5 +312,5 @@ def decide_promotion(
 def format_decision_line(
     model_name: str, version: int | str, semver: str, decision: PromotionDecision
 ) -> str:
-    """One log line, e.g. ``future-skills-model v7 = 1.3.0 -> champion: macro_f1 ...``."""
+    """One log line, e.g. ``<model name> v7 = 1.3.0 -> champion: macro_f1 ...``."""
     return f"{model_name} v{version} = {semver} -> {decision.outcome}: {decision.reason}"

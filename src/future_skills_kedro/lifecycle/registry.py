@@ -1,4 +1,4 @@
-"""Registry adapter over ``mlflow.MlflowClient``: stages as aliases + tags (ARCHITECTURE.md §5).
+"""Registry adapter over ``mlflow.MlflowClient``: stages as aliases + tags (docs/lifecycle.md).
 
 The ``champion`` alias is the source of truth for Production, ``challenger`` for Staging;
 the ``stage`` tag mirrors them and also records Development and Archived. Writes are ordered
@@ -18,8 +18,6 @@ import semver as semver_lib
 
 from future_skills_kedro.lifecycle.semver_policy import VersionFacts
 
-DEFAULT_MODEL_NAME = "future-skills-model"
-
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
@@ -29,7 +27,7 @@ DEVELOPMENT = "Development"
 ARCHIVED = "Archived"
 STAGES = (DEVELOPMENT, STAGING, PRODUCTION, ARCHIVED)
 
-# Lineage tags fixed by ARCHITECTURE.md §5.
+# Lineage tags every decided version carries (docs/lifecycle.md).
 TAG_SEMVER = "semver"
 TAG_STAGE = "stage"
 TAG_PROMOTION_REASON = "promotion_reason"
@@ -168,9 +166,9 @@ def _has_valid_semver(info: VersionInfo) -> bool:
 class ModelRegistry:
     """Lifecycle reads and crash-safe writes for one registered model."""
 
-    def __init__(self, client: Any, model_name: str = DEFAULT_MODEL_NAME) -> None:
-        if "'" in model_name:
-            raise ValueError(f"model name {model_name!r} must not contain quotes")
+    def __init__(self, client: Any, model_name: str) -> None:
+        if not model_name or "'" in model_name:
+            raise ValueError(f"model name {model_name!r} must be non-empty and without quotes")
         self.client = client
         self.model_name = model_name
 

@@ -1,4 +1,4 @@
-"""Semantic version of a new model version (ARCHITECTURE.md §5).
+"""Semantic version of a new model version (docs/lifecycle.md).
 
 MAJOR: input schema or target classes changed (consumers break).
 MINOR: same schema and classes, but training data, algorithm or hyperparameters changed.

@@ -43,7 +43,6 @@ from future_skills_kedro.lifecycle.promotion import (
     metric_value,
 )
 from future_skills_kedro.lifecycle.registry import (
-    DEFAULT_MODEL_NAME,
     TAG_GIT_SHA,
     TAG_HOLDOUT_HASH,
     TAG_KEDRO_RUN_ID,
@@ -69,9 +68,13 @@ DEFAULT_AUDIT_LOG_PATH = "data/06_models/model_versions.json"
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    """The ``lifecycle`` parameters (conf/base/parameters_lifecycle.yml)."""
+    """The ``lifecycle`` parameters (conf/base/parameters_lifecycle.yml).
 
-    model_name: str = DEFAULT_MODEL_NAME
+    ``model_name`` has no default: the project names its registered model in one place,
+    ``registered_model_name`` in conf/base/globals.yml, which the parameters refer to.
+    """
+
+    model_name: str
     audit_log_path: Path = Path(DEFAULT_AUDIT_LOG_PATH)
     lock_path: Path | None = None  # None: next to the audit file (<audit>.lock)
     lock_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -102,9 +105,14 @@ class LifecycleSettings:
             path = Path(path)
             return root / path if root is not None and not path.is_absolute() else path
 
+        if not values.get("model_name"):
+            raise ValueError(
+                "lifecycle.model_name is missing: set it to the registered model's name "
+                "(conf/base/parameters_lifecycle.yml reads ${globals:registered_model_name})"
+            )
         override = values.get("semver_override")
         return cls(
-            model_name=values.get("model_name", DEFAULT_MODEL_NAME),
+            model_name=str(values["model_name"]),
             audit_log_path=resolve(values.get("audit_log_path", DEFAULT_AUDIT_LOG_PATH)),
             lock_path=resolve(values.get("lock_path")),
             lock_timeout_s=float(values.get("lock_timeout_s", DEFAULT_TIMEOUT_S)),

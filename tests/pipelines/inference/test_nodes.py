@@ -12,6 +12,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from future_skills_kedro import features
 from future_skills_kedro.contract import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
@@ -20,9 +21,9 @@ from future_skills_kedro.contract import (
 )
 from future_skills_kedro.datagen import GeneratorConfig, generate
 from future_skills_kedro.datasets import read_prediction_logs, write_prediction_log
-from future_skills_kedro.pipelines import data_engineering
 from future_skills_kedro.pipelines.data_engineering import create_pipeline as create_de_pipeline
-from future_skills_kedro.pipelines.inference import create_pipeline, create_scoring_pipeline
+from future_skills_kedro.pipelines.data_engineering import nodes as data_engineering_nodes
+from future_skills_kedro.pipelines.inference import create_pipeline
 from future_skills_kedro.pipelines.inference import nodes as inference_nodes
 from future_skills_kedro.pipelines.inference.nodes import (
     REJECTED_SCORING_COLUMNS,
@@ -86,7 +87,7 @@ def _run_feature_paths(as_of_date: str) -> DataCatalog:
     _params_catalog(catalog, "data_engineering", params["data_engineering"])
     snapshot = {**params["inference"]["snapshot"], "as_of_date": as_of_date}
     _params_catalog(catalog, "inference.snapshot", snapshot)
-    snapshot_node = create_scoring_pipeline().only_nodes("inference.build_scoring_snapshot")
+    snapshot_node = create_pipeline().only_nodes("inference.build_scoring_snapshot")
     pipeline = create_de_pipeline() + snapshot_node
     for name in ("model_input_table", "scoring_snapshot"):
         catalog[name] = MemoryDataset()
@@ -99,9 +100,9 @@ def test_snapshot_node_calls_the_data_engineering_feature_builder():
     node = next(n for n in create_pipeline().nodes if n.name == "inference.build_scoring_snapshot")
     assert node.func is build_scoring_snapshot
     # The very function object data_engineering builds the model-input table with.
-    assert inference_nodes.build_feature_table is data_engineering.build_feature_table
+    assert inference_nodes.build_feature_table is features.build_feature_table
     assert build_scoring_snapshot.__globals__["build_feature_table"] is (
-        data_engineering.nodes.build_feature_table
+        data_engineering_nodes.build_feature_table
     )
 
 

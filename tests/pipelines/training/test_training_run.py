@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import kedro_env, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -168,6 +168,46 @@ def test_evaluation_pipeline_re_evaluates_the_champion(trained_project):
     experiment = client.get_experiment_by_name("model-evaluation")
     run = client.search_runs([experiment.experiment_id])[0]
     assert "champion_macro_f1" in run.data.metrics
+
+
+def test_a_run_from_train_classifier_refits_on_the_persisted_split(trained_project):
+    # The README's partial run: no validation, no split, a new version on the same holdout.
+    model_input = trained_project / "data/05_model_input"
+    upstream = [
+        model_input / name
+        for name in (
+            "model_input_table.parquet",
+            "train_set.parquet",
+            "holdout_set.parquet",
+            "split_info.json",
+        )
+    ]
+    written = {path: path.exists() and path.stat().st_mtime_ns for path in upstream}
+    client = _client(trained_project)
+    versions_before = len(client.search_model_versions(f"name='{MODEL_NAME}'"))
+
+    result = run_kedro(
+        trained_project,
+        "run",
+        "--pipelines",
+        "training",
+        "--from-nodes",
+        "training.train_classifier",
+        "--params",
+        FAST_TRAINING_PARAMS,
+    )
+    _assert_ok(result)
+    assert {path: path.exists() and path.stat().st_mtime_ns for path in upstream} == written
+    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    assert len(versions) == versions_before + 1
+    newest = max(versions, key=lambda version: int(version.version))
+    assert f"{MODEL_NAME} v{newest.version} = " in result.stdout  # the lifecycle decided
+    params = client.get_run(newest.run_id).data.params
+    split_info = json.loads((model_input / "split_info.json").read_text())
+    assert int(params["split.holdout_rows"]) == split_info["holdout_rows"]
+    assert len(pd.read_parquet(model_input / "holdout_set.parquet")) == split_info["holdout_rows"]
+    evidence = json.loads((trained_project / "data/06_models/promotion_evidence.json").read_text())
+    assert evidence["champion"]["status"] == "compared"  # the champion, on the same holdout
 
 
 def test_unreachable_tracking_server_fails_fast_and_names_the_uri(project_copy):

@@ -1,4 +1,4 @@
-"""Pandera schemas of the raw files (ARCHITECTURE.md §3) and of the tables built from them.
+"""Pandera schemas of the raw files (docs/data-contract.md) and of the tables built from them.
 
 Raw files are read as text. The raw schemas check the *text*: every check parses the values
 it needs itself, so a failure case always carries the raw value as written in the CSV.

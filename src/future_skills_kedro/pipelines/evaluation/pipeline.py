@@ -1,16 +1,12 @@
-"""Evaluation pipeline: data_engineering + re-evaluation of the registered champion/challenger."""
+"""Evaluation pipeline: re-evaluate the registered champion (and challenger) on newer labels."""
 
 from kedro.pipeline import Pipeline, node, pipeline
-
-from future_skills_kedro.pipelines.data_engineering import (
-    create_pipeline as create_data_engineering_pipeline,
-)
 
 from .nodes import evaluate_registered_models, plot_metrics_by_quarter, select_evaluation_rows
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    evaluation = pipeline(
+    return pipeline(
         [
             node(
                 select_evaluation_rows,
@@ -41,4 +37,3 @@ def create_pipeline(**kwargs) -> Pipeline:
         namespace="evaluation",
         prefix_datasets_with_namespace=False,
     )
-    return create_data_engineering_pipeline() + evaluation

@@ -2,7 +2,7 @@
 
 Pure functions (frames and dicts in, frames and dicts out); the registry, files and MLflow
 are reached through the catalog only. The one impurity is the clock: scoring is timed and
-stamped, because the prediction logs (ARCHITECTURE.md §6) need both.
+stamped, because the prediction logs need both.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ from future_skills_kedro.contract import (
     SENIORITIES,
 )
 
-# Imported from the package, not re-implemented: training's model-input table and this
-# snapshot come out of the very same function (tests check the identity).
-from future_skills_kedro.pipelines.data_engineering import (
-    build_feature_table,
-    missing_feature_reasons,
-)
+# Training's model-input table and this snapshot come out of the very same function (tests
+# check the identity).
+from future_skills_kedro.features import build_feature_table, missing_feature_reasons
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
@@ -43,7 +40,7 @@ SIGNAL_TABLES = ("market_signals", "economic_indicators", "internal_signals")
 REJECTED_SCORING_COLUMNS = (*KEY_COLUMNS, "column", "value", "reason")
 UNSEEN_COLUMN = "unseen_categories"
 _MAX_LISTED_VALUES = 20  # unseen values named in the summary, per column
-# Contract ranges of the numeric features (ARCHITECTURE.md §3). The validated tables already
+# Contract ranges of the numeric features (docs/data-contract.md). The validated tables already
 # hold them; checked again because a bad value must never reach the model silently.
 _UNIT_INTERVAL = (
     "trend_score",
@@ -458,7 +455,7 @@ def build_prediction_log(
     champion: dict[str, Any],
     scoring_stats: dict[str, Any],
 ) -> pd.DataFrame:
-    """The batch's prediction-log records (ARCHITECTURE.md §6), one per scored row."""
+    """The batch's prediction-log records, one per scored row."""
     from future_skills_kedro.datasets.prediction_logs import prediction_log_records
 
     return prediction_log_records(

@@ -1,18 +1,14 @@
-"""Inference pipeline: data_engineering + scoring of the newest quarter with the champion.
+"""Inference pipeline: score the newest quarter with the champion, log it, plan for HR.
 
-``kedro run --pipelines inference`` first validates the raw files (the data_engineering
-pipeline, so new signals are checked exactly as for training and the ``validated_*`` tables
-are current), then scores. To score again from the already validated tables, run only the
-scoring nodes: ``kedro run --pipelines inference --tags inference``.
+``pipeline_registry.py`` puts data_engineering in front, so ``kedro run --pipelines
+inference`` first validates the raw files (new signals are checked exactly as for training
+and the ``validated_*`` tables are current), then scores. To score again from the already
+validated tables, run only these nodes: ``kedro run --pipelines inference --tags inference``.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node, pipeline
-
-from future_skills_kedro.pipelines.data_engineering import (
-    create_pipeline as create_data_engineering_pipeline,
-)
 
 from .nodes import (
     build_prediction_log,
@@ -28,7 +24,7 @@ from .nodes import (
 from .recommendations import plot_top_skills, recommend_actions, render_recommendation_report
 
 
-def create_scoring_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(**kwargs) -> Pipeline:
     """The nodes after the validated tables: snapshot, checks, scoring, logs, plan."""
     return pipeline(
         [
@@ -151,8 +147,3 @@ def create_scoring_pipeline(**kwargs) -> Pipeline:
         namespace="inference",
         prefix_datasets_with_namespace=False,
     )
-
-
-def create_pipeline(**kwargs) -> Pipeline:
-    """data_engineering (validation, validated_* tables) + scoring."""
-    return create_data_engineering_pipeline() + create_scoring_pipeline()

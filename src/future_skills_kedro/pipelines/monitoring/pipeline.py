@@ -1,4 +1,4 @@
-"""Monitoring pipeline (ARCHITECTURE.md §7): `kedro run --pipelines monitoring`.
+"""Monitoring pipeline (docs/monitoring.md): `kedro run --pipelines monitoring`.
 
 window of prediction logs + the champion's own training features and holdout predictions
 -> feature drift, prediction drift, performance where labels exist -> health -> summary,

@@ -1,15 +1,11 @@
-"""Training pipeline: data_engineering + split, fit, evaluate, compare with the champion.
+"""Training pipeline: split, fit, evaluate, compare with the champion on the same holdout.
 
-Packaged with kedro-mlflow's ``pipeline_ml_factory``: the logged MLflow model is the
-inference pipeline below, so serving runs exactly the code that was evaluated.
+``pipeline_registry.py`` puts data_engineering in front and packages the whole with
+kedro-mlflow's ``pipeline_ml_factory``: the logged MLflow model is
+:func:`create_inference_pipeline`, so serving runs exactly the code that was evaluated.
 """
 
 from kedro.pipeline import Pipeline, node, pipeline
-from kedro_mlflow.pipeline import pipeline_ml_factory
-
-from future_skills_kedro.pipelines.data_engineering import (
-    create_pipeline as create_data_engineering_pipeline,
-)
 
 from .nodes import (
     build_promotion_evidence,
@@ -24,11 +20,9 @@ from .nodes import (
     train_classifier,
 )
 
-REGISTERED_MODEL_NAME = "future-skills-model"
 
-
-def create_model_pipeline(**kwargs) -> Pipeline:
-    """The nodes after the model-input table (without data_engineering)."""
+def create_pipeline(**kwargs) -> Pipeline:
+    """The nodes after the model-input table."""
     return pipeline(
         [
             node(
@@ -131,18 +125,4 @@ def create_inference_pipeline(**kwargs) -> Pipeline:
                 tags=["inference"],
             )
         ]
-    )
-
-
-def create_pipeline(**kwargs) -> Pipeline:
-    training = create_data_engineering_pipeline() + create_model_pipeline()
-    return pipeline_ml_factory(
-        training=training,
-        inference=create_inference_pipeline(),
-        input_name="model_input_rows",
-        log_model_kwargs={
-            "name": "model",
-            "registered_model_name": REGISTERED_MODEL_NAME,
-            "signature": "auto",
-        },
     )
