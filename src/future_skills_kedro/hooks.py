@@ -7,6 +7,7 @@ import os
 import subprocess
 from typing import Any
 
+import click
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
@@ -26,6 +27,52 @@ INPUT_EXAMPLE_ROWS = 5
 def _registers_model(pipeline) -> bool:
     """A kedro-mlflow PipelineML run (training) logs and registers a model at its end."""
     return hasattr(pipeline, "log_model_kwargs") and hasattr(pipeline, "input_name")
+
+
+class InvalidParametersError(click.ClickException):
+    """A parameter that does not fit its model: one line on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+class ParameterValidationHook:
+    """Every parameter (conf and ``--params``) checked against its model before any work.
+
+    Its ``before_pipeline_run`` runs first of all (tryfirst, registered after
+    MlflowTrackingSetupHook): a bad value stops the run before kedro-mlflow starts an MLflow
+    run. The nodes then read the checked values, defaults filled in, from the catalog.
+    """
+
+    def __init__(self) -> None:
+        self._context = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from kedro.framework.project import pipelines
+
+        from future_skills_kedro.parameters import InvalidParameters
+        from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
+
+        # mlflow_experiments may name any registered pipeline: list them all (Kedro loaded
+        # only the requested ones), then restore the session's request.
+        pipelines.set_requested(None)
+        registered = list(pipelines.keys())
+        pipelines.set_requested(run_params.get("pipeline_names"))
+        try:
+            parameters = validate_parameters(
+                self._context.params,
+                pipelines=registered,
+                # scikit-learn checks the hyperparameters only when this run fits a model
+                check_estimators="params:training.model" in pipeline.inputs(),
+            )
+        except InvalidParameters as error:
+            raise InvalidParametersError(str(error)) from None
+        for name, value in catalog_entries(parameters).items():
+            catalog[name] = value
 
 
 class MlflowTrackingSetupHook:
@@ -51,9 +98,11 @@ class MlflowTrackingSetupHook:
             os.environ.setdefault("MLFLOW_TRACKING_URI", embedded)
             uri = os.environ["MLFLOW_TRACKING_URI"]
             if uri == embedded:
+                # Not yet checked (ParameterValidationHook runs before a pipeline): tolerant.
+                per_pipeline = context.params.get("mlflow_experiments")
                 experiments = [
                     (configured.get("tracking") or {}).get("experiment", {}).get("name"),
-                    *context.params.get("mlflow_experiments", {}).values(),
+                    *(per_pipeline.values() if isinstance(per_pipeline, dict) else ()),
                 ]
                 prepare_embedded_store(uri, context.project_path, filter(None, experiments))
         bound_http_retries()
@@ -66,7 +115,8 @@ class MlflowTrackingSetupHook:
         if mlflow_config is None:  # kedro-mlflow is not active
             return
         names = run_params.get("pipeline_names") or ["__default__"]
-        experiments = self._context.params.get("mlflow_experiments", {})
+        # Checked by ParameterValidationHook, which runs before this hook.
+        experiments = catalog.load("params:mlflow_experiments")
         experiment_name = experiment_for_pipelines(names, experiments)
         if experiment_name and experiment_name != mlflow_config.tracking.experiment.name:
             mlflow_config.tracking.experiment.name = experiment_name
