@@ -1,8 +1,12 @@
-"""The project hooks through the real `kedro` CLI: parameters checked before any work (real
-SQLite store in a project copy)."""
+"""The project hooks through the real `kedro` CLI: parameters checked before any work, and a
+failed run's MLflow run FAILED, never FINISHED (real SQLite store in a project copy)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,3 +78,43 @@ def test_kedro_models_names_an_invalid_lifecycle_parameter(project_copy):
     assert result.stderr.strip().splitlines()[-1] == (
         "Error: lifecycle.promotion.threshold = 'abc': expected a number >= 0"
     )
+
+
+@contextmanager
+def _held_lock(path: Path) -> Iterator[None]:
+    """Hold the lifecycle decision lock, as a concurrent decision would."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _only_run_failed(project: Path, error_start: str) -> Run:
+    runs = _runs(project)
+    assert [run.info.status for run in runs] == ["FAILED"], [r.info.status for r in runs]
+    assert runs[0].data.tags["error"].startswith(error_start), runs[0].data.tags.get("error")
+    return runs[0]
+
+
+def test_a_hook_failing_after_the_pipeline_leaves_the_run_failed(project_copy):
+    # The lifecycle decision (after_pipeline_run, after kedro-mlflow ended the run) times out.
+    with _held_lock(project_copy / "data/06_models/model_versions.json.lock"):
+        result = _train(project_copy, f"{FAST_TRAINING_PARAMS},lifecycle.lock_timeout_s=1")
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
+    run = _only_run_failed(project_copy, "LockTimeout: could not lock")
+    (version,) = _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
+    assert version.run_id == run.info.run_id
+    assert version.tags["stage"] == "Development"  # registered, never promoted
+
+
+def test_a_corrupt_audit_file_leaves_no_finished_run(project_copy):
+    audit = project_copy / "data/06_models/model_versions.json"
+    audit.write_text('{"model_name": "future-skills-model", "versions": [')
+    result = _train(project_copy, FAST_TRAINING_PARAMS)
+    assert result.returncode != 0
+    assert "model_versions.json" in result.stdout + result.stderr
+    _only_run_failed(project_copy, "AuditLogCorrupt")
+    assert audit.read_text() == '{"model_name": "future-skills-model", "versions": ['

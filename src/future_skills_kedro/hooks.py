@@ -14,6 +14,7 @@ from kedro.framework.hooks import hook_impl
 from future_skills_kedro.tracking import (
     bound_http_retries,
     default_tracking_uri,
+    end_run_as_failed,
     ensure_tracking_server_reachable,
     experiment_for_pipelines,
     prepare_embedded_store,
@@ -73,6 +74,58 @@ class ParameterValidationHook:
             raise InvalidParametersError(str(error)) from None
         for name, value in catalog_entries(parameters).items():
             catalog[name] = value
+
+
+class MlflowRunFailureHook:
+    """A ``kedro run`` that fails ends its MLflow run FAILED, never FINISHED.
+
+    kedro-mlflow starts the run in ``before_pipeline_run``, ends it FINISHED in
+    ``after_pipeline_run`` and FAILED in ``on_pipeline_error``, which Kedro calls for node
+    errors only. An error raised by a hook before or after the nodes (the lifecycle decision,
+    a plugin) reaches neither: the run stayed active until MLflow's exit handler ended it
+    FINISHED, or kedro-mlflow had already ended it FINISHED. These wrappers see the outcome
+    of every implementation of both hooks, kedro-mlflow's included, and end the run FAILED.
+    A run that was active before the session (an orchestrator's) is left to its owner, as
+    kedro-mlflow does.
+    """
+
+    def __init__(self) -> None:
+        self._run_id: str | None = None
+
+    @hook_impl(wrapper=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
+        import mlflow
+
+        outer = mlflow.active_run()
+        self._run_id = None
+        try:
+            result = yield
+        except BaseException as error:
+            started = _started_run_id(outer)
+            if started is not None:  # a hook after kedro-mlflow's failed
+                end_run_as_failed(started, error)
+            raise
+        self._run_id = _started_run_id(outer)
+        return result
+
+    @hook_impl(wrapper=True)
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
+        try:
+            return (yield)
+        except BaseException as error:
+            if self._run_id is not None:
+                end_run_as_failed(self._run_id, error)
+            raise
+
+
+def _started_run_id(outer) -> str | None:
+    """The active MLflow run if the session started it (not ``outer``, already active)."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None or (outer is not None and active.info.run_id == outer.info.run_id):
+        return None
+    return active.info.run_id
 
 
 class MlflowTrackingSetupHook:
