@@ -30,6 +30,13 @@ STAGE_OF_OUTCOME: dict[str, str] = {
 }
 
 
+def _one_of_the_training_metrics() -> str:
+    # Asked of scoring.classification_metrics itself (imports scikit-learn): only when shown.
+    from future_skills_kedro.scoring import classification_metric_names
+
+    return f"one of {', '.join(classification_metric_names())}"
+
+
 class SignificanceGuard(ParameterModel):
     """Paired bootstrap over the holdout rows: promote only if the CI lower bound is > 0."""
 
@@ -45,9 +52,7 @@ class PromotionPolicy(ParameterModel):
     The ``lifecycle.promotion`` parameters; built with ``PromotionPolicy.model_validate``.
     """
 
-    metric: Annotated[str, Allowed("a metric the training run computes on the holdout")] = (
-        "macro_f1"
-    )
+    metric: Annotated[str, Allowed(_one_of_the_training_metrics)] = "macro_f1"
     direction: Literal["maximize", "minimize"] = "maximize"
     threshold: float = Field(0.01, ge=0)
     threshold_type: Literal["absolute", "relative"] = "absolute"
@@ -63,7 +68,7 @@ class PromotionPolicy(ParameterModel):
         if metric not in names:
             raise Invalid(
                 f"expected a metric the training run computes{did_you_mean(metric, names)}: "
-                f"one of {', '.join(names)}"
+                f"{_one_of_the_training_metrics()}"
             )
         return metric
 

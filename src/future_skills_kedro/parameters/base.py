@@ -6,6 +6,7 @@ its settings on it without an import cycle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -32,10 +33,14 @@ class ParameterModel(BaseModel):
 class Allowed:
     """What a field accepts, in words, where its type alone cannot say it.
 
-    ``Annotated[str | None, Allowed("a semantic version such as 2.0.0, or null")]``
+    ``Annotated[str | None, Allowed("a semantic version such as 2.0.0, or null")]``; a
+    function when the words are only known at run time (evaluated when shown).
     """
 
-    text: str
+    text: str | Callable[[], str]
+
+    def __str__(self) -> str:
+        return self.text() if callable(self.text) else self.text
 
 
 UNSET: Any = object()

@@ -113,7 +113,7 @@ _PLAIN = {bool: "true or false", date: "a date YYYY-MM-DD", Path: "a file path",
 
 def describe(annotation: Any, metadata: Sequence[Any] = ()) -> str:
     """'a number >= 0', 'one of maximize, minimize', 'a date YYYY-MM-DD or null', ..."""
-    allowed = [item.text for item in _flat(metadata) if isinstance(item, Allowed)]
+    allowed = [str(item) for item in _flat(metadata) if isinstance(item, Allowed)]
     origin = get_origin(annotation)
     if allowed:
         text = allowed[0]
@@ -196,7 +196,7 @@ def _range(metadata: Sequence[Any]) -> str:
 # ------------------------------------------------------------------ walking a model by loc
 
 
-def _strip(annotation: Any, metadata: tuple) -> tuple[Any, tuple]:
+def unwrap(annotation: Any, metadata: tuple = ()) -> tuple[Any, tuple]:
     """Drop Annotated (keeping its metadata) and the None of an optional."""
     while True:
         origin = get_origin(annotation)
@@ -219,7 +219,7 @@ def _field_at(model: type[BaseModel], loc: Loc) -> tuple[Any, tuple] | None:
     for index, part in enumerate(loc):
         if part == _KEY:
             continue
-        bare, _ = _strip(annotation, metadata)
+        bare, _ = unwrap(annotation, metadata)
         origin = get_origin(bare)
         if isclass(bare) and issubclass(bare, BaseModel):
             field = bare.model_fields.get(str(part))
@@ -238,12 +238,12 @@ def _field_at(model: type[BaseModel], loc: Loc) -> tuple[Any, tuple] | None:
 
 def _known_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     field = _field_at(model, loc)
-    bare = _strip(*field)[0] if field else None
+    bare = unwrap(*field)[0] if field else None
     if isclass(bare) and issubclass(bare, BaseModel):
         return list(bare.model_fields)
     return []
 
 
 def _literal_values(annotation: Any) -> tuple[Any, ...]:
-    bare = _strip(annotation, ())[0]
+    bare = unwrap(annotation, ())[0]
     return get_args(bare) if get_origin(bare) is Literal else ()

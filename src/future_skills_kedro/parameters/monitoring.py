@@ -6,12 +6,13 @@ Allowed methods, signals, operators, periods and metrics come from the code that
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
 from future_skills_kedro.parameters.base import (
+    Allowed,
     Invalid,
     IsoDate,
     ParameterModel,
@@ -39,9 +40,16 @@ class Window(ParameterModel):
 class DriftTest(ParameterModel):
     """A distribution test: Evidently's method name and its threshold."""
 
-    method: Literal[tuple(drift.METHODS)]
-    # null: Evidently's default threshold for the method (filled in below).
-    threshold: float | None = Field(None, ge=0)
+    method: Literal[tuple(drift.METHODS)] = Field(
+        description="Evidently's name of the test; it must apply to the column's kind "
+        "(numeric or categorical)."
+    )
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        description="Drift when a distance is at or above it (a p-value: below it, ks: at or "
+        "below); null: Evidently's default for the method.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -51,6 +59,10 @@ class DriftTest(ParameterModel):
             if method in drift.METHODS:
                 return {**values, "threshold": drift.METHODS[method][2]}
         return values
+
+
+NumericTest = Annotated[DriftTest, Allowed("a drift test {method, threshold} for numeric values")]
+CategoricalTest = Annotated[DriftTest, Allowed("a drift test {method, threshold} for categories")]
 
 
 def _check_kind(test: DriftTest, kind: str, at: tuple[str, ...]) -> None:
@@ -70,8 +82,8 @@ class Drift(ParameterModel):
     engine: Literal["evidently", "builtin"] = "evidently"
     evidently_max_rows: PositiveInt = 20_000
     sample_seed: Seed = 42
-    numeric: DriftTest = DriftTest(method="wasserstein", threshold=0.1)
-    categorical: DriftTest = DriftTest(method="jensenshannon", threshold=0.1)
+    numeric: NumericTest = DriftTest(method="wasserstein", threshold=0.1)
+    categorical: CategoricalTest = DriftTest(method="jensenshannon", threshold=0.1)
     per_column: dict[Feature, DriftTest] = {}
     dataset_drift_share: UnitShare = 0.5
 
@@ -87,8 +99,8 @@ class Drift(ParameterModel):
 class PredictionDrift(ParameterModel):
     """Class mix and confidence of the window against the champion's holdout predictions."""
 
-    class_mix: DriftTest = DriftTest(method="jensenshannon", threshold=0.1)
-    confidence: DriftTest = DriftTest(method="wasserstein", threshold=0.2)
+    class_mix: CategoricalTest = DriftTest(method="jensenshannon", threshold=0.1)
+    confidence: NumericTest = DriftTest(method="wasserstein", threshold=0.2)
     confidence_trend_tolerance: float = Field(0.005, ge=0)
 
     @model_validator(mode="after")
@@ -118,13 +130,17 @@ class ImportantFeatures(ParameterModel):
 class HealthRule(ParameterModel):
     """Fires when ``signal op threshold``."""
 
-    signal: Literal[health.SIGNALS]
-    op: Literal[tuple(health.OPERATORS)] = ">="
-    threshold: float
-    severity: Literal[health.SEVERITIES]
-    retrain: bool = False
-    description: str | None = None
-    enabled: bool = True
+    signal: Literal[health.SIGNALS] = Field(description="The number the rule compares.")
+    op: Literal[tuple(health.OPERATORS)] = Field(
+        ">=", description="Fires when: signal op threshold."
+    )
+    threshold: float = Field(description="The value the signal is compared with.")
+    severity: Literal[health.SEVERITIES] = Field(description="The status when the rule fires.")
+    retrain: bool = Field(False, description="A fired rule recommends retraining.")
+    description: str | None = Field(
+        None, description="The issue's message (null: the signal's name)."
+    )
+    enabled: bool = Field(True, description="false: the rule is not evaluated.")
 
 
 class Health(ParameterModel):
