@@ -104,8 +104,10 @@ def test_a_failed_run_ends_failed_whether_active_or_already_finished(tracking_st
 
     from future_skills_kedro.tracking import ERROR_TAG, end_run_as_failed
 
+    # An explicit experiment: other in-process tests may leave another one active.
+    experiment = tracking_store.create_experiment("failed-runs")
     # Ended FINISHED already (kedro-mlflow's after_pipeline_run), then a later hook failed.
-    finished = mlflow.start_run().info.run_id
+    finished = mlflow.start_run(experiment_id=experiment).info.run_id
     mlflow.end_run()
     end_run_as_failed(finished, RuntimeError("decision failed"))
     run = tracking_store.get_run(finished)
@@ -114,7 +116,7 @@ def test_a_failed_run_ends_failed_whether_active_or_already_finished(tracking_st
 
     # Still active, entered once more per node as kedro-mlflow's before_node_run does: every
     # entry ends, so MLflow's exit handler has nothing left to end FINISHED.
-    active = mlflow.start_run().info.run_id
+    active = mlflow.start_run(experiment_id=experiment).info.run_id
     for _ in range(3):
         mlflow.start_run(run_id=active, nested=True)
     end_run_as_failed(active, ValueError("bad"))
