@@ -81,3 +81,44 @@ def test_the_production_environment_points_at_the_team_server(tmp_path):
     result = _open_session(project, project, env, "production")
     assert "http://127.0.0.1:5000 is unreachable" in result.stderr  # conf/production's default
     assert not (project / "mlflow.db").exists()
+
+
+@pytest.fixture
+def tracking_store(tmp_path):
+    """A temporary SQLite store as this process's MLflow store; restored afterwards."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield MlflowClient(tracking_uri=uri)
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(previous)
+
+
+def test_a_failed_run_ends_failed_whether_active_or_already_finished(tracking_store):
+    import mlflow
+
+    from future_skills_kedro.tracking import ERROR_TAG, end_run_as_failed
+
+    # An explicit experiment: other in-process tests may leave another one active.
+    experiment = tracking_store.create_experiment("failed-runs")
+    # Ended FINISHED already (kedro-mlflow's after_pipeline_run), then a later hook failed.
+    finished = mlflow.start_run(experiment_id=experiment).info.run_id
+    mlflow.end_run()
+    end_run_as_failed(finished, RuntimeError("decision failed"))
+    run = tracking_store.get_run(finished)
+    assert run.info.status == "FAILED"
+    assert run.data.tags[ERROR_TAG] == "RuntimeError: decision failed"
+
+    # Still active, entered once more per node as kedro-mlflow's before_node_run does: every
+    # entry ends, so MLflow's exit handler has nothing left to end FINISHED.
+    active = mlflow.start_run(experiment_id=experiment).info.run_id
+    for _ in range(3):
+        mlflow.start_run(run_id=active, nested=True)
+    end_run_as_failed(active, ValueError("bad"))
+    assert mlflow.active_run() is None
+    assert tracking_store.get_run(active).info.status == "FAILED"

@@ -7,12 +7,14 @@ import os
 import subprocess
 from typing import Any
 
+import click
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
 from future_skills_kedro.tracking import (
     bound_http_retries,
     default_tracking_uri,
+    end_run_as_failed,
     ensure_tracking_server_reachable,
     experiment_for_pipelines,
     prepare_embedded_store,
@@ -26,6 +28,112 @@ INPUT_EXAMPLE_ROWS = 5
 def _registers_model(pipeline) -> bool:
     """A kedro-mlflow PipelineML run (training) logs and registers a model at its end."""
     return hasattr(pipeline, "log_model_kwargs") and hasattr(pipeline, "input_name")
+
+
+class InvalidParametersError(click.ClickException):
+    """A parameter that does not fit its model: one line on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+class ParameterValidationHook:
+    """Every parameter (conf and ``--params``) checked against its model before any work.
+
+    Its ``before_pipeline_run`` runs first of all (tryfirst, registered after
+    MlflowTrackingSetupHook): a bad value stops the run before kedro-mlflow starts an MLflow
+    run. The nodes then read the checked values, defaults filled in, from the catalog.
+    """
+
+    def __init__(self) -> None:
+        self._context = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from future_skills_kedro.parameters import InvalidParameters
+        from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
+
+        try:
+            parameters = validate_parameters(
+                self._context.params,
+                pipelines=_registered_pipeline_names(run_params),
+                # scikit-learn checks the hyperparameters only when this run fits a model
+                check_estimators="params:training.model" in pipeline.inputs(),
+            )
+        except InvalidParameters as error:
+            raise InvalidParametersError(str(error)) from None
+        for name, value in catalog_entries(parameters).items():
+            catalog[name] = value
+
+
+def _registered_pipeline_names(run_params: dict[str, Any]) -> list[str] | None:
+    """Every registered pipeline (Kedro loaded only the requested ones), or None when one
+    cannot be loaded: that failure is not this run's, mlflow_experiments goes unchecked."""
+    from kedro.framework.project import pipelines
+
+    try:
+        pipelines.set_requested(None)
+        return list(pipelines.keys())
+    except Exception:  # a broken pipeline package the run does not use
+        logger.warning("not all pipelines load: mlflow_experiments keys are not checked")
+        return None
+    finally:
+        pipelines.set_requested(run_params.get("pipeline_names"))
+
+
+class MlflowRunFailureHook:
+    """A ``kedro run`` that fails ends its MLflow run FAILED, never FINISHED.
+
+    kedro-mlflow starts the run in ``before_pipeline_run``, ends it FINISHED in
+    ``after_pipeline_run`` and FAILED in ``on_pipeline_error``, which Kedro calls for node
+    errors only. An error raised by a hook before or after the nodes (the lifecycle decision,
+    a plugin) reaches neither: the run stayed active until MLflow's exit handler ended it
+    FINISHED, or kedro-mlflow had already ended it FINISHED. These wrappers see the outcome
+    of every implementation of both hooks, kedro-mlflow's included, and end the run FAILED.
+    A run that was active before the session (an orchestrator's) is left to its owner, as
+    kedro-mlflow does.
+    """
+
+    def __init__(self) -> None:
+        self._run_id: str | None = None
+
+    @hook_impl(wrapper=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
+        import mlflow
+
+        outer = mlflow.active_run()
+        self._run_id = None
+        try:
+            result = yield
+        except BaseException as error:
+            started = _started_run_id(outer)
+            if started is not None:  # a hook after kedro-mlflow's failed
+                end_run_as_failed(started, error)
+            raise
+        self._run_id = _started_run_id(outer)
+        return result
+
+    @hook_impl(wrapper=True)
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog):
+        try:
+            return (yield)
+        except BaseException as error:
+            if self._run_id is not None:
+                end_run_as_failed(self._run_id, error)
+            raise
+
+
+def _started_run_id(outer) -> str | None:
+    """The active MLflow run if the session started it (not ``outer``, already active)."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None or (outer is not None and active.info.run_id == outer.info.run_id):
+        return None
+    return active.info.run_id
 
 
 class MlflowTrackingSetupHook:
@@ -51,9 +159,11 @@ class MlflowTrackingSetupHook:
             os.environ.setdefault("MLFLOW_TRACKING_URI", embedded)
             uri = os.environ["MLFLOW_TRACKING_URI"]
             if uri == embedded:
+                # Not yet checked (ParameterValidationHook runs before a pipeline): tolerant.
+                per_pipeline = context.params.get("mlflow_experiments")
                 experiments = [
                     (configured.get("tracking") or {}).get("experiment", {}).get("name"),
-                    *context.params.get("mlflow_experiments", {}).values(),
+                    *(per_pipeline.values() if isinstance(per_pipeline, dict) else ()),
                 ]
                 prepare_embedded_store(uri, context.project_path, filter(None, experiments))
         bound_http_retries()
@@ -66,7 +176,8 @@ class MlflowTrackingSetupHook:
         if mlflow_config is None:  # kedro-mlflow is not active
             return
         names = run_params.get("pipeline_names") or ["__default__"]
-        experiments = self._context.params.get("mlflow_experiments", {})
+        # Checked by ParameterValidationHook, which runs before this hook.
+        experiments = catalog.load("params:mlflow_experiments")
         experiment_name = experiment_for_pipelines(names, experiments)
         if experiment_name and experiment_name != mlflow_config.tracking.experiment.name:
             mlflow_config.tracking.experiment.name = experiment_name

@@ -6,6 +6,7 @@ the challenger and production are measured the same way.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -17,6 +18,8 @@ from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 PREDICTION_COLUMN = "predicted_need_level"
 CONFIDENCE_COLUMN = "confidence"
 PROBABILITY_COLUMNS = tuple(f"prob_{level}" for level in NEED_LEVELS)
+# Metrics of classification_metrics where lower is better (all others: higher is better).
+LOWER_IS_BETTER = frozenset({"log_loss"})
 
 
 def predict_need_levels(classifier: Any, model_input: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +73,19 @@ def classification_metrics(
         metrics[f"support_{key}"] = float(support[i])
     metrics["log_loss"] = multiclass_log_loss(y_true, predictions)
     return metrics
+
+
+@functools.cache
+def classification_metric_names() -> tuple[str, ...]:
+    """The names :func:`classification_metrics` returns, asked of the function itself.
+
+    Parameters that name a metric (the promotion policy's) are checked against this, so a
+    metric added to the function is allowed there at once. Imports scikit-learn (~1 s).
+    """
+    levels = list(NEED_LEVELS)
+    one_per_class = pd.DataFrame(np.eye(len(levels)), columns=list(PROBABILITY_COLUMNS))
+    one_per_class.insert(0, PREDICTION_COLUMN, levels)
+    return tuple(classification_metrics(levels, one_per_class))
 
 
 def multiclass_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFrame) -> float:

@@ -4,11 +4,24 @@ import warnings
 
 from omegaconf.resolvers import oc
 
-from future_skills_kedro.hooks import MlflowTrackingSetupHook, ModelLifecycleHook
+from future_skills_kedro.hooks import (
+    MlflowRunFailureHook,
+    MlflowTrackingSetupHook,
+    ModelLifecycleHook,
+    ParameterValidationHook,
+)
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
 # MlflowTrackingSetupHook before it (tryfirst), ModelLifecycleHook after it (trylast).
-HOOKS = (MlflowTrackingSetupHook(), ModelLifecycleHook())
+# pluggy calls the last registered first among tryfirst hooks: ParameterValidationHook checks
+# the parameters before MlflowTrackingSetupHook reads them. MlflowRunFailureHook wraps the
+# pipeline-run hooks of all (its position does not matter).
+HOOKS = (
+    MlflowTrackingSetupHook(),
+    ParameterValidationHook(),
+    ModelLifecycleHook(),
+    MlflowRunFailureHook(),
+)
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

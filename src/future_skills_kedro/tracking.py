@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 TRACKING_DB_FILENAME = "mlflow.db"
+ERROR_TAG = "error"  # on a FAILED run: the exception that failed it
+_MAX_TAG_LENGTH = 5000
 ARTIFACTS_DIRNAME = "mlruns"
 # Without a bound, MLflow retries an unreachable server for minutes.
 HTTP_RETRY_DEFAULTS = {
@@ -84,3 +86,22 @@ def experiment_for_pipelines(
         if name in experiments:
             return experiments[name]
     return None
+
+
+def end_run_as_failed(run_id: str, error: BaseException) -> None:
+    """Mark ``run_id`` FAILED with the error as a tag, whether it is still active or ended.
+
+    Every entry of the run on this thread's active-run stack is ended FAILED: kedro-mlflow
+    2.0.3 re-enters the run before each node (one more entry per node) and its
+    ``after_pipeline_run`` ends only one, so MLflow's exit handler would end the rest, and
+    the run with them, FINISHED. Already ended by kedro-mlflow: set to FAILED.
+    """
+    import mlflow
+    from mlflow.entities import RunStatus
+
+    failed = RunStatus.to_string(RunStatus.FAILED)
+    client = mlflow.MlflowClient()
+    client.set_tag(run_id, ERROR_TAG, f"{type(error).__name__}: {error}"[:_MAX_TAG_LENGTH])
+    while (active := mlflow.active_run()) is not None and active.info.run_id == run_id:
+        mlflow.end_run(status=failed)
+    client.set_terminated(run_id, status=failed)

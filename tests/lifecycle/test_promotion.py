@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from future_skills_kedro.lifecycle import (
+    LifecycleSettings,
     PromotionPolicy,
     decide_promotion,
     format_decision_line,
     paired_bootstrap_ci,
 )
+from future_skills_kedro.parameters import InvalidParameters
 
 MAXIMIZE = PromotionPolicy()  # macro_f1, +0.01 absolute, floor 0.40
 MINIMIZE = PromotionPolicy(metric="log_loss", direction="minimize", threshold=0.02, floor=1.0)
@@ -120,10 +122,10 @@ def test_no_floor():
     assert decide_promotion(policy, m(0.01), None).outcome == "champion"
 
 
-def test_policy_from_dict_matches_parameters_file():
-    policy = PromotionPolicy.from_dict(
+def test_policy_from_parameters_fills_defaults():
+    policy = PromotionPolicy.model_validate(
         {
-            "metric": "macro_f1",
+            "metric": "log_loss",
             "direction": "minimize",
             "threshold": 1,
             "threshold_type": "relative",
@@ -140,20 +142,21 @@ def test_policy_from_dict_matches_parameters_file():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"treshold": 0.01}, "unknown key"),
-        ({"direction": "up"}, "maximize|minimize"),
-        ({"threshold_type": "percent"}, "absolute|relative"),
-        ({"threshold": -0.1}, ">= 0"),
-        ({"significance": {"confidence": 95}}, r"\(0, 1\)"),
-        ({"significance": {"seeds": 1}}, "unknown key"),
+        ({"treshold": 0.01}, "lifecycle.promotion.treshold = 0.01: unknown key"),
+        ({"direction": "up"}, "lifecycle.promotion.direction = 'up': expected one of maximize"),
+        ({"threshold_type": "percent"}, "expected one of absolute, relative"),
+        ({"threshold": -0.1}, "lifecycle.promotion.threshold = -0.1: expected a number >= 0"),
+        ({"significance": {"confidence": 95}}, r"expected a number in \(0, 1\)"),
+        ({"significance": {"seeds": 1}}, "significance.seeds = 1: unknown key"),
+        ({"metric": "macro_f2"}, "expected a metric the training run computes"),
     ],
 )
-def test_policy_from_dict_rejects_bad_values(values, message):
-    with pytest.raises(ValueError, match=message):
-        PromotionPolicy.from_dict(values)
+def test_policy_parameters_reject_bad_values(values, message):
+    with pytest.raises(InvalidParameters, match=message):
+        LifecycleSettings.from_params({"model_name": "m", "promotion": values})
 
 
-GUARDED = PromotionPolicy.from_dict({"significance": {"enabled": True}})
+GUARDED = PromotionPolicy.model_validate({"significance": {"enabled": True}})
 
 
 def correctness(rng: np.random.Generator, accuracy: float, n: int) -> np.ndarray:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from future_skills_kedro.parameters.base import Allowed, Invalid, ParameterModel, Seed
+from future_skills_kedro.parameters.errors import did_you_mean
 
 TOLERANCE = 1e-12
 _BOOTSTRAP_CHUNK = 250  # resamples per vectorised batch: bounds memory to chunk * n rows
@@ -26,67 +30,61 @@ STAGE_OF_OUTCOME: dict[str, str] = {
 }
 
 
-def _reject_unknown_keys(cls: type, values: Mapping[str, Any], where: str) -> None:
-    # A typo in the parameters yml must fail loudly, not silently use a default.
-    known = {f.name for f in fields(cls)}
-    if unknown := sorted(set(values) - known):
-        raise ValueError(f"unknown key(s) {unknown} in {where}; expected some of {sorted(known)}")
+def _one_of_the_training_metrics() -> str:
+    # Asked of scoring.classification_metrics itself (imports scikit-learn): only when shown.
+    from future_skills_kedro.scoring import classification_metric_names
+
+    return f"one of {', '.join(classification_metric_names())}"
 
 
-@dataclass(frozen=True)
-class SignificanceGuard:
+class SignificanceGuard(ParameterModel):
     """Paired bootstrap over the holdout rows: promote only if the CI lower bound is > 0."""
 
     enabled: bool = False
-    confidence: float = 0.95
-    resamples: int = 2000
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        if not 0 < self.confidence < 1:
-            raise ValueError(f"significance.confidence must be in (0, 1), got {self.confidence}")
-        if self.resamples < 100:
-            raise ValueError(f"significance.resamples must be >= 100, got {self.resamples}")
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> SignificanceGuard:
-        values = dict(values or {})
-        _reject_unknown_keys(cls, values, "lifecycle.promotion.significance")
-        return cls(**values)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    resamples: int = Field(2000, ge=100)
+    seed: Seed = 42
 
 
-@dataclass(frozen=True)
-class PromotionPolicy:
-    """Metric, direction, required improvement and absolute floor (a ceiling when minimizing)."""
+class PromotionPolicy(ParameterModel):
+    """Metric, direction, required improvement and absolute floor (a ceiling when minimizing).
 
-    metric: str = "macro_f1"
+    The ``lifecycle.promotion`` parameters; built with ``PromotionPolicy.model_validate``.
+    """
+
+    metric: Annotated[str, Allowed(_one_of_the_training_metrics)] = "macro_f1"
     direction: Literal["maximize", "minimize"] = "maximize"
-    threshold: float = 0.01
+    threshold: float = Field(0.01, ge=0)
     threshold_type: Literal["absolute", "relative"] = "absolute"
     floor: float | None = 0.40
-    significance: SignificanceGuard = field(default_factory=SignificanceGuard)
+    significance: SignificanceGuard = SignificanceGuard()
 
-    def __post_init__(self) -> None:
-        if self.direction not in ("maximize", "minimize"):
-            raise ValueError(f"promotion.direction must be maximize|minimize, not {self.direction}")
-        if self.threshold_type not in ("absolute", "relative"):
-            raise ValueError(
-                f"promotion.threshold_type must be absolute|relative, not {self.threshold_type}"
-            )
-        if not math.isfinite(self.threshold) or self.threshold < 0:
-            raise ValueError(f"promotion.threshold must be a number >= 0, got {self.threshold}")
-
+    @field_validator("metric")
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> PromotionPolicy:
-        """Build from the ``lifecycle.promotion`` parameters (missing keys keep defaults)."""
-        values = dict(values or {})
-        _reject_unknown_keys(cls, values, "lifecycle.promotion")
-        if "significance" in values:
-            values["significance"] = SignificanceGuard.from_dict(values["significance"])
-        for key in ("threshold", "floor"):
-            if values.get(key) is not None:
-                values[key] = float(values[key])
-        return cls(**values)
+    def _computed_by_training(cls, metric: str) -> str:
+        from future_skills_kedro.scoring import classification_metric_names
+
+        names = classification_metric_names()
+        if metric not in names:
+            raise Invalid(
+                f"expected a metric the training run computes{did_you_mean(metric, names)}: "
+                f"{_one_of_the_training_metrics()}"
+            )
+        return metric
+
+    @model_validator(mode="after")
+    def _direction_fits_metric(self) -> PromotionPolicy:
+        from future_skills_kedro.scoring import LOWER_IS_BETTER
+
+        lower = self.metric in LOWER_IS_BETTER
+        expected = "minimize" if lower else "maximize"
+        if self.direction != expected:
+            raise Invalid(
+                f"expected {expected}: lower {self.metric} is {'better' if lower else 'worse'}",
+                at=("direction",),
+                value=self.direction,
+            )
+        return self
 
     @property
     def maximize(self) -> bool:

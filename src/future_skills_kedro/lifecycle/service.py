@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field, ValidationError, field_validator
 
 from future_skills_kedro.lifecycle.audit_log import AuditEvent, AuditLog
 from future_skills_kedro.lifecycle.locking import DEFAULT_TIMEOUT_S, decision_lock
@@ -62,63 +63,63 @@ from future_skills_kedro.lifecycle.semver_policy import (
     decide_version,
     parse_semver,
 )
+from future_skills_kedro.parameters.base import Allowed, ParameterModel
+from future_skills_kedro.parameters.errors import raise_invalid
 
-DEFAULT_AUDIT_LOG_PATH = "data/06_models/model_versions.json"
 
-
-@dataclass(frozen=True)
-class LifecycleSettings:
+class LifecycleSettings(ParameterModel):
     """The ``lifecycle`` parameters (conf/base/parameters_lifecycle.yml).
 
     ``model_name`` has no default: the project names its registered model in one place,
     ``registered_model_name`` in conf/base/globals.yml, which the parameters refer to.
     """
 
-    model_name: str
-    audit_log_path: Path = Path(DEFAULT_AUDIT_LOG_PATH)
-    lock_path: Path | None = None  # None: next to the audit file (<audit>.lock)
-    lock_timeout_s: float = DEFAULT_TIMEOUT_S
-    semver_override: str | None = None
-    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
+    model_name: Annotated[str, Field(min_length=1)]
+    audit_log_path: Path = Field(Path("data/06_models/model_versions.json"), strict=False)
+    lock_path: Path | None = Field(None, strict=False)  # None: next to the audit file
+    lock_timeout_s: float = Field(DEFAULT_TIMEOUT_S, gt=0)
+    semver_override: (
+        Annotated[str, Allowed("a semantic version such as 2.0.0 or 2.0.0-rc.1")] | None
+    ) = None
+    promotion: PromotionPolicy = PromotionPolicy()
+
+    @field_validator("semver_override", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("semver_override")
+    @classmethod
+    def _semantic_version(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_semver(value)  # its syntax now; "greater than the latest" needs the registry
+        return value
 
     @classmethod
     def from_params(
         cls, params: Mapping[str, Any] | None, project_path: str | os.PathLike | None = None
     ) -> LifecycleSettings:
-        """Build from the ``lifecycle`` dict; relative paths resolve against ``project_path``."""
-        values = dict(params or {})
-        known = {
-            "model_name",
-            "audit_log_path",
-            "lock_path",
-            "lock_timeout_s",
-            "semver_override",
-            "promotion",
-        }
-        if unknown := sorted(set(values) - known):
-            raise ValueError(f"unknown key(s) {unknown} in lifecycle parameters")
-        root = Path(project_path) if project_path is not None else None
+        """Validated ``lifecycle`` parameters; relative paths resolve against ``project_path``.
 
-        def resolve(path: Any) -> Path | None:
-            if path is None:
-                return None
-            path = Path(path)
-            return root / path if root is not None and not path.is_absolute() else path
-
-        if not values.get("model_name"):
-            raise ValueError(
-                "lifecycle.model_name is missing: set it to the registered model's name "
-                "(conf/base/parameters_lifecycle.yml reads ${globals:registered_model_name})"
-            )
-        override = values.get("semver_override")
-        return cls(
-            model_name=str(values["model_name"]),
-            audit_log_path=resolve(values.get("audit_log_path", DEFAULT_AUDIT_LOG_PATH)),
-            lock_path=resolve(values.get("lock_path")),
-            lock_timeout_s=float(values.get("lock_timeout_s", DEFAULT_TIMEOUT_S)),
-            semver_override=None if override in (None, "") else str(override),
-            policy=PromotionPolicy.from_dict(values.get("promotion")),
+        Raises :class:`InvalidParameters` with one line naming ``lifecycle.<key>``.
+        """
+        try:
+            settings = cls.model_validate(dict(params or {}))
+        except ValidationError as error:
+            raise_invalid(error, cls, ("lifecycle",))
+        if project_path is None:
+            return settings
+        root = Path(project_path)  # an absolute path stays as it is: root / "/x" == "/x"
+        return settings.model_copy(
+            update={
+                "audit_log_path": root / settings.audit_log_path,
+                "lock_path": None if settings.lock_path is None else root / settings.lock_path,
+            }
         )
+
+    @property
+    def policy(self) -> PromotionPolicy:
+        return self.promotion
 
     def registry(self, client: Any) -> ModelRegistry:
         return ModelRegistry(client, self.model_name)

@@ -11,7 +11,6 @@ from future_skills_kedro.pipelines.data_engineering.nodes import (
     build_data_quality_report,
     collect_rejected_rows,
     enforce_rejected_share_limit,
-    max_rejected_shares,
 )
 
 PARAMS = {
@@ -86,11 +85,6 @@ def test_per_file_override_raises_the_limit_of_that_file_only():
     assert report["files"]["market_signals.csv"]["max_rejected_share"] == 0.10
     assert report["files"]["skills.csv"]["max_rejected_share"] == 0.05
     assert enforce_rejected_share_limit(report, rejected_rows, 2) is True
-
-
-def test_unknown_file_in_overrides_is_refused():
-    with pytest.raises(ValueError, match="unknown file"):
-        max_rejected_shares(PARAMS | {"max_rejected_share_per_file": {"market_signal": 0.1}})
 
 
 def test_report_counts_rows_once_reasons_and_model_input():

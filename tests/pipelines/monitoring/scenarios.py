@@ -20,6 +20,7 @@ from future_skills_kedro.contract import FEATURE_COLUMNS, KEY_COLUMNS, NEED_LEVE
 from future_skills_kedro.datagen import GeneratedData, GeneratorConfig, generate
 from future_skills_kedro.datasets.monitoring_reference import MonitoringReference
 from future_skills_kedro.datasets.prediction_logs import prediction_log_records
+from future_skills_kedro.parameters.monitoring import MonitoringParameters
 
 PARAMETERS_FILE = Path(__file__).resolve().parents[3] / "conf/base/parameters_monitoring.yml"
 WINDOW_END = "2025-06-30"
@@ -35,8 +36,10 @@ IMPORTANCE = pd.DataFrame(
 
 
 def parameters() -> dict:
-    """A fresh copy of conf/base/parameters_monitoring.yml's ``monitoring`` block."""
-    return yaml.safe_load(PARAMETERS_FILE.read_text(encoding="utf-8"))["monitoring"]
+    """conf/base/parameters_monitoring.yml's ``monitoring`` block as the nodes receive it:
+    checked by its model, defaults filled in (a fresh copy)."""
+    raw = yaml.safe_load(PARAMETERS_FILE.read_text(encoding="utf-8"))["monitoring"]
+    return MonitoringParameters.model_validate(raw).model_dump()
 
 
 @dataclass

@@ -26,7 +26,7 @@ def _health(scenario, predictions, performance, params):
         "predictions": len(predictions),
         "corrupt_line_share": 0.0,
     }
-    info = nodes.describe_reference(scenario.reference, window, {"top_k": 3})
+    info = nodes.describe_reference(scenario.reference, window, {"features": [], "top_k": 3})
     drift_result = {"status": "tested", "drift_share": 0.0, "drifted_features": []}
     prediction_drift = nodes.detect_prediction_drift(
         predictions, scenario.reference, params["prediction_drift"]

@@ -276,7 +276,9 @@ def test_a_push_to_a_dead_url_does_not_fail_the_run(metrics_text, caplog):
         "window": {"start": "2025-06-24", "end": "2025-06-30"},
         "health": {"issues": []},
     }
-    nodes.enforce_exit_policy(summary, metrics_text, outcome, {"fail_on": "degraded"})
+    nodes.enforce_exit_policy(
+        summary, metrics_text, outcome, {"fail_on": "degraded", "fail_on_no_data": True}
+    )
 
 
 def test_push_is_off_without_url():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +13,12 @@ import pytest
 
 from future_skills_kedro.datasets.prediction_log_window import PredictionLogWindowDataset
 from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.parameters.monitoring import HealthRule
 from future_skills_kedro.pipelines.monitoring import health, nodes
 from future_skills_kedro.pipelines.monitoring.nodes import MonitoringStatusError
 from tests.pipelines.monitoring import scenarios
 
-WINDOW = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
+WINDOW = {"end_date": date.fromisoformat(scenarios.WINDOW_END), "days": scenarios.WINDOW_DAYS}
 
 
 @pytest.fixture(scope="module")
@@ -224,11 +226,14 @@ def test_model_age_and_prediction_volume_rules(tmp_path, stationary, params):
     assert summary["retrain_recommended"] is False
 
 
-def test_severity_combination_and_rule_validation():
+def test_severity_combination():
     rules = {
-        "warn": {"signal": "drift_share", "threshold": 0.3, "severity": "degraded"},
-        "crit": {"signal": "drift_share", "threshold": 0.6, "severity": "unhealthy"},
-        "age": {"signal": "model_age_days", "threshold": 10, "severity": "degraded"},
+        name: HealthRule.model_validate(rule).model_dump()  # as checked parameters arrive
+        for name, rule in {
+            "warn": {"signal": "drift_share", "threshold": 0.3, "severity": "degraded"},
+            "crit": {"signal": "drift_share", "threshold": 0.6, "severity": "unhealthy"},
+            "age": {"signal": "model_age_days", "threshold": 10, "severity": "degraded"},
+        }.items()
     }
     verdict = health.assess({"drift_share": 0.7, "model_age_days": 11.0}, {}, rules)
     assert verdict["status"] == "unhealthy"
@@ -240,14 +245,6 @@ def test_severity_combination_and_rule_validation():
     assert verdict["skipped_rules"] == [
         {"rule": "age", "signal": "model_age_days", "reason": "no champion"}
     ]
-    with pytest.raises(ValueError, match=r"rules\.bad: signal 'drift' is not one of"):
-        health.evaluate_rules(
-            {}, {}, {"bad": {"signal": "drift", "threshold": 1, "severity": "degraded"}}
-        )
-    with pytest.raises(ValueError, match=r"rules\.bad: severity 'fatal'"):
-        health.evaluate_rules(
-            {}, {}, {"bad": {"signal": "drift_share", "threshold": 1, "severity": "fatal"}}
-        )
 
 
 @pytest.mark.parametrize(
@@ -280,24 +277,15 @@ def test_exit_policy(status, fail_on, fails):
         assert str(raised.value) == message
     else:
         nodes.enforce_exit_policy(summary, "", {"enabled": False}, policy)
-    with pytest.raises(ValueError, match="fail_on must be one of"):
-        nodes.enforce_exit_policy(summary, "", None, {"fail_on": "sometimes"})
 
 
 def test_window_resolution():
-    from datetime import date, datetime
-
     today = date(2025, 7, 1)
     assert nodes.resolve_window({"end_date": None, "days": 7}, today) == (
         date(2025, 6, 25),
         today,
     )
-    for end in ("2025-06-30", date(2025, 6, 30), datetime(2025, 6, 30, 23, 59)):
-        assert nodes.resolve_window({"end_date": end, "days": 1}) == (
-            date(2025, 6, 30),
-            date(2025, 6, 30),
-        )
-    with pytest.raises(ValueError, match="end_date must be an ISO date like 2025-06-30"):
-        nodes.resolve_window({"end_date": "30/06/2025", "days": 7})
-    with pytest.raises(ValueError, match="days must be at least 1"):
-        nodes.resolve_window({"end_date": None, "days": 0})
+    assert nodes.resolve_window({"end_date": date(2025, 6, 30), "days": 1}) == (
+        date(2025, 6, 30),
+        date(2025, 6, 30),
+    )

@@ -206,11 +206,8 @@ def build_scoring_snapshot(
     No labels needed. Features come from ``build_feature_table``, the function that builds
     training's model-input table: one code path, so training and scoring cannot drift apart.
     """
-    horizons = [int(horizon) for horizon in snapshot.get("horizons") or HORIZONS]
-    unknown = sorted(set(horizons) - set(HORIZONS))
-    if unknown:
-        raise ValueError(f"inference.snapshot.horizons: {unknown} not in {list(HORIZONS)}")
-    if snapshot.get("as_of_date"):
+    horizons = snapshot["horizons"]
+    if snapshot["as_of_date"] is not None:
         as_of_date = pd.Timestamp(snapshot["as_of_date"])
     else:
         as_of_date = _newest_date(

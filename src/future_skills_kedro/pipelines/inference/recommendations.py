@@ -59,16 +59,6 @@ RECOMMENDATION_COLUMNS = (
 _SKILL_SIGNALS = ("scarcity_index", "trend_score", "hiring_difficulty")
 
 
-def _check_rules(rules: dict[str, Any]) -> list[str]:
-    order = [str(action).upper() for action in rules["rule_order"]]
-    if sorted(order) != sorted(ACTIONS):
-        raise ValueError(
-            f"inference.recommendations.rule_order must list {list(ACTIONS)} once each, "
-            f"got {rules['rule_order']}"
-        )
-    return order
-
-
 def skill_needs_by_department(scored_rows: pd.DataFrame, horizons: list[int]) -> pd.DataFrame:
     """Per (department, skill): need score, HIGH counts and the signals the rules read."""
     rows = scored_rows.loc[scored_rows["horizon_years"].isin(horizons)]
@@ -171,7 +161,7 @@ def recommend_actions(
     scorable_rows: pd.DataFrame, model_scores: pd.DataFrame, recommendations: dict[str, Any]
 ) -> pd.DataFrame:
     """The ranked skill plan per department (rules in this module's docstring)."""
-    order = _check_rules(recommendations)
+    order = recommendations["rule_order"]
     horizons = [int(horizon) for horizon in recommendations["horizons"]]
     min_high_share = float(recommendations["min_high_share"])
     scored = pd.concat(
@@ -228,8 +218,8 @@ def recommend_actions(
         kind="stable",
     )
     plan["rank"] = plan.groupby("department").cumcount() + 1
-    top_n = recommendations.get("top_n_per_department")
-    if top_n:
+    top_n = recommendations["top_n_per_department"]
+    if top_n is not None:
         plan = plan.loc[plan["rank"] <= int(top_n)]
     plan["horizons"] = ",".join(str(horizon) for horizon in horizons)
     plan["as_of_date"] = pd.to_datetime(plan["as_of_date"]).dt.strftime("%Y-%m-%d")

@@ -80,33 +80,18 @@ class ColumnSpec:
 
 
 def make_spec(name: str, kind: str, setting: Mapping[str, Any]) -> ColumnSpec:
-    """A validated spec from ``{method, threshold}`` (threshold null = Evidently's default)."""
-    method = str(setting.get("method"))
-    if method not in METHODS:
-        raise ValueError(
-            f"monitoring: unknown drift method {method!r} for {name!r}; "
-            f"use one of {sorted(METHODS)}"
-        )
-    if kind not in METHODS[method][0]:
-        raise ValueError(
-            f"monitoring: drift method {method!r} does not apply to {kind} column {name!r} "
-            f"(it accepts {sorted(METHODS[method][0])})"
-        )
-    threshold = setting.get("threshold")
-    threshold = METHODS[method][2] if threshold is None else float(threshold)
-    return ColumnSpec(name, kind, method, threshold)
+    """The spec of a checked ``{method, threshold}`` setting (``parameters.monitoring``
+    allows only methods that apply to the column's kind and fills a null threshold in)."""
+    return ColumnSpec(name, kind, setting["method"], float(setting["threshold"]))
 
 
 def column_specs(
     drift_params: Mapping[str, Any], numeric: Sequence[str], categorical: Sequence[str]
 ) -> list[ColumnSpec]:
-    """One spec per feature: the per-column override, else the setting of its kind."""
-    overrides = drift_params.get("per_column") or {}
-    unknown = sorted(set(overrides) - set(numeric) - set(categorical))
-    if unknown:
-        raise ValueError(f"monitoring.drift.per_column: unknown feature(s) {unknown}")
+    """One spec per feature: its per-column setting, else the setting of its kind."""
+    overrides = drift_params["per_column"]
     return [
-        make_spec(column, kind, {**drift_params[kind], **(overrides.get(column) or {})})
+        make_spec(column, kind, overrides.get(column, drift_params[kind]))
         for kind, columns in ((CATEGORICAL, categorical), (NUMERIC, numeric))
         for column in columns
     ]

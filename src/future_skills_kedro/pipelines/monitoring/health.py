@@ -19,7 +19,7 @@ SEVERITIES = (DEGRADED, UNHEALTHY)
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
 # Numeric code of each status in metrics.prom (future_skills_health_status_code).
 STATUS_CODES = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2, NO_DATA: -1}
-_OPERATORS = {
+OPERATORS = {
     ">=": operator.ge,
     ">": operator.gt,
     "<=": operator.le,
@@ -39,24 +39,6 @@ SIGNALS = (
 )
 
 
-def validate_rules(rules: Mapping[str, Mapping[str, Any]]) -> None:
-    """Fail early, naming the rule, on a typo in parameters_monitoring.yml."""
-    for name, rule in rules.items():
-        problems = []
-        if rule.get("signal") not in SIGNALS:
-            problems.append(f"signal {rule.get('signal')!r} is not one of {list(SIGNALS)}")
-        if rule.get("op", ">=") not in _OPERATORS:
-            problems.append(f"op {rule.get('op')!r} is not one of {list(_OPERATORS)}")
-        if rule.get("severity") not in SEVERITIES:
-            problems.append(f"severity {rule.get('severity')!r} is not one of {SEVERITIES}")
-        if not isinstance(rule.get("threshold"), int | float) or isinstance(
-            rule.get("threshold"), bool
-        ):
-            problems.append(f"threshold {rule.get('threshold')!r} is not a number")
-        if problems:
-            raise ValueError(f"monitoring.health.rules.{name}: " + "; ".join(problems))
-
-
 def _format(value: float) -> str:
     return f"{value:.4g}"
 
@@ -66,12 +48,15 @@ def evaluate_rules(
     unavailable: Mapping[str, str],
     rules: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """Fired rules (issues), skipped rules and the combined status."""
-    validate_rules(rules)
+    """Fired rules (issues), skipped rules and the combined status.
+
+    ``rules`` are checked parameters (signal, op, threshold, severity, retrain, description,
+    enabled all present: ``parameters.monitoring.HealthRule``).
+    """
     fired: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     for name, rule in rules.items():
-        if not rule.get("enabled", True):
+        if not rule["enabled"]:
             continue
         signal = rule["signal"]
         value = signals.get(signal)
@@ -79,11 +64,11 @@ def evaluate_rules(
             reason = unavailable.get(signal, "signal not available")
             skipped.append({"rule": name, "signal": signal, "reason": reason})
             continue
-        op = rule.get("op", ">=")
+        op = rule["op"]
         threshold = float(rule["threshold"])
-        if not _OPERATORS[op](float(value), threshold):
+        if not OPERATORS[op](float(value), threshold):
             continue
-        description = rule.get("description") or signal.replace("_", " ")
+        description = rule["description"] or signal.replace("_", " ")
         fired.append(
             {
                 "rule": name,
@@ -92,7 +77,7 @@ def evaluate_rules(
                 "value": float(value),
                 "op": op,
                 "threshold": threshold,
-                "retrain": bool(rule.get("retrain", False)),
+                "retrain": rule["retrain"],
                 "message": f"{description}: {signal} = {_format(float(value))} "
                 f"{op} {_format(threshold)}",
             }

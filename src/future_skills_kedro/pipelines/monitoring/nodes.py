@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,25 +41,10 @@ class MonitoringStatusError(RuntimeError):
 
 def resolve_window(window: Mapping[str, Any], today: date | None = None) -> tuple[date, date]:
     """First and last UTC day (both inclusive) of the monitored window."""
-    days = int(window.get("days", 7))
-    if days < 1:
-        raise ValueError(f"monitoring.window.days must be at least 1, got {days}")
-    end = window.get("end_date")
-    if end is None:
+    end_day = window["end_date"]
+    if end_day is None:
         end_day = today or pd.Timestamp.now(tz="UTC").date()
-    elif isinstance(end, datetime):
-        end_day = end.date()
-    elif isinstance(end, date):
-        end_day = end
-    else:
-        try:
-            end_day = date.fromisoformat(str(end).strip())
-        except ValueError as error:
-            raise ValueError(
-                f"monitoring.window.end_date must be an ISO date like 2025-06-30 or null, "
-                f"got {end!r}"
-            ) from error
-    return end_day - timedelta(days=days - 1), end_day
+    return end_day - timedelta(days=window["days"] - 1), end_day
 
 
 def load_prediction_window(
@@ -73,7 +58,7 @@ def load_prediction_window(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "days": (end - start).days + 1,
-        "end_date_configured": window.get("end_date") is not None,
+        "end_date_configured": window["end_date"] is not None,
         "files_read": read.files_read,
         "lines_read": read.lines_read,
         "corrupt_lines": read.corrupt_lines,
@@ -121,8 +106,8 @@ def describe_reference(
     window_end = pd.Timestamp(window["end"], tz="UTC") + pd.Timedelta(days=1)
     age_days = max((window_end - registered).total_seconds() / 86400.0, 0.0)
 
-    configured = list(importance.get("features") or [])
-    top_k = int(importance.get("top_k", 3))
+    configured = list(importance["features"])
+    top_k = importance["top_k"]
     if configured:
         features, source = configured[:top_k], "configured"
     elif reference.feature_importance is not None and len(reference.feature_importance):
@@ -186,9 +171,9 @@ def detect_feature_drift(
 
     ref = drift.prepare_features(reference.features, specs)
     cur = drift.prepare_features(predictions, specs)
-    engine = params.get("engine", "evidently")
-    max_rows = int(params.get("evidently_max_rows", 20000))
-    share_threshold = float(params.get("dataset_drift_share", 0.5))
+    engine = params["engine"]
+    max_rows = params["evidently_max_rows"]
+    share_threshold = params["dataset_drift_share"]
     report: dict[str, Any] = {"engine": None, "current_rows": 0, "sampled": False, "error": None}
     fallback_reason = None
     features = None
@@ -196,11 +181,7 @@ def detect_feature_drift(
 
     if engine == "evidently":
         sampled = len(cur) > max_rows
-        report_rows = (
-            cur.sample(n=max_rows, random_state=int(params.get("sample_seed", 0)))
-            if sampled
-            else cur
-        )
+        report_rows = cur.sample(n=max_rows, random_state=params["sample_seed"]) if sampled else cur
         try:
             evidently_features, report_html = drift.run_evidently(
                 ref, report_rows, specs, share_threshold
@@ -220,8 +201,6 @@ def detect_feature_drift(
                 )
             else:
                 features = evidently_features
-    elif engine != "builtin":
-        raise ValueError(f"monitoring.drift.engine must be evidently or builtin, got {engine!r}")
 
     decided_by = "evidently" if features is not None else "builtin"
     if features is None:
@@ -310,9 +289,7 @@ def detect_prediction_drift(
         .groupby("day", sort=True)[CONFIDENCE_COLUMN]
         .agg(["size", "mean"])
     )
-    trend = performance.linear_trend(
-        daily["mean"].tolist(), float(params.get("confidence_trend_tolerance", 0.0))
-    )
+    trend = performance.linear_trend(daily["mean"].tolist(), params["confidence_trend_tolerance"])
     result["confidence_trend"] = {
         "by_day": [
             {"day": str(day), "predictions": int(row["size"]), "mean_confidence": row["mean"]}
@@ -428,7 +405,7 @@ def assess_health(
         **_drift_signals(feature_drift, important),
         **_prediction_signals(prediction_drift),
         **_performance_signals(model_performance),
-        **_window_signals(window, reference_info, params.get("expected_predictions_per_day")),
+        **_window_signals(window, reference_info, params["expected_predictions_per_day"]),
     }
     signals = {name: collected.get(name) for name in health.SIGNALS}
     unavailable = {name: value for name, value in signals.items() if isinstance(value, str)}
@@ -539,15 +516,13 @@ def enforce_exit_policy(
     the run. It takes the written outputs as inputs only so that Kedro runs it after all
     of them.
     """
-    fail_on = policy.get("fail_on", "unhealthy")
-    if fail_on not in EXIT_POLICIES:
-        raise ValueError(f"monitoring.exit_policy.fail_on must be one of {EXIT_POLICIES}")
+    fail_on = policy["fail_on"]
     failing = {
         "never": set(),
         "unhealthy": {health.UNHEALTHY},
         "degraded": {health.DEGRADED, health.UNHEALTHY},
     }[fail_on]
-    if fail_on != "never" and policy.get("fail_on_no_data", True):
+    if fail_on != "never" and policy["fail_on_no_data"]:
         failing.add(health.NO_DATA)
     status = summary["status"]
     issues = [issue["message"] for issue in summary["health"]["issues"]]

@@ -145,10 +145,10 @@ def evaluate(
     params: dict[str, Any],
 ) -> dict[str, Any]:
     """Accuracy and macro-F1 overall and per period, their trend, and the drop vs holdout."""
-    period = params.get("period", "as_of_date")
-    min_rows = int(params.get("min_rows", 1))
-    min_rows_per_period = int(params.get("min_rows_per_period", 1))
-    trend_metric = params.get("trend_metric", "macro_f1")
+    period = params["period"]
+    min_rows = params["min_rows"]
+    min_rows_per_period = params["min_rows_per_period"]
+    trend_metric = params["trend_metric"]
 
     reference = None
     if reference_holdout is not None and len(reference_holdout):
@@ -179,9 +179,7 @@ def evaluate(
         by_period.append(entry)
     result["by_period"] = by_period
     series = [entry[trend_metric] for entry in by_period if trend_metric in entry]
-    result["trend"] = linear_trend(series, float(params.get("trend_tolerance", 0.0))) | {
-        "metric": trend_metric
-    }
+    result["trend"] = linear_trend(series, params["trend_tolerance"]) | {"metric": trend_metric}
     if len(matched) < min_rows:
         # Too few labels to judge: the figures are shown, no drop is claimed.
         return result | {"status": "insufficient_labels"}

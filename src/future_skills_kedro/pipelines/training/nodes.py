@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any
 
@@ -23,9 +24,23 @@ from future_skills_kedro.scoring import (
 )
 from future_skills_kedro.tracking import as_mlflow_metrics
 
+SPLIT_STRATEGIES = ("time", "stratified")
+# training.model.algorithm -> its scikit-learn estimator ("module:Class", imported when used).
+ESTIMATORS = {
+    "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingClassifier",
+    "random_forest": "sklearn.ensemble:RandomForestClassifier",
+    "logistic_regression": "sklearn.linear_model:LogisticRegression",
+}
+
 
 class TrainingDataError(ValueError):
     """The model-input table cannot produce a trustworthy model."""
+
+
+def estimator_class(algorithm: str) -> type:
+    """The scikit-learn classifier class of ``algorithm`` (a key of ``ESTIMATORS``)."""
+    module, name = ESTIMATORS[algorithm].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def split_train_holdout(
@@ -36,14 +51,14 @@ def split_train_holdout(
     if split["strategy"] == "time":
         dates = np.sort(model_input_table["as_of_date"].unique())
         n_holdout = int(split["holdout_quarters"])
-        if n_holdout < 1 or n_holdout >= len(dates):
+        if n_holdout >= len(dates):
             raise TrainingDataError(
                 f"holdout_quarters={n_holdout} leaves no training or no holdout data: the "
                 f"model-input table has {len(dates)} quarter(s) ({_date_range(dates)})."
             )
         cutoff = dates[-n_holdout]
         is_holdout = model_input_table["as_of_date"] >= cutoff
-    elif split["strategy"] == "stratified":
+    else:  # stratified
         from sklearn.model_selection import train_test_split
 
         holdout_index = train_test_split(
@@ -53,10 +68,6 @@ def split_train_holdout(
             random_state=int(split["random_state"]),
         )[1]
         is_holdout = model_input_table.index.isin(holdout_index)
-    else:
-        raise TrainingDataError(
-            f"split.strategy must be 'time' or 'stratified', got {split['strategy']!r}"
-        )
     train = model_input_table.loc[~is_holdout].reset_index(drop=True)
     holdout = model_input_table.loc[is_holdout].reset_index(drop=True)
     _check_split(train, holdout, split)
@@ -111,32 +122,17 @@ def _iso(value: Any) -> str:
 
 def model_features(model: dict[str, Any]) -> list[str]:
     """The contract's feature columns minus ``model.excluded_features``: the model's input."""
-    excluded = set(model.get("excluded_features") or ())
-    unknown = excluded - set(FEATURE_COLUMNS)
-    if unknown:
-        raise ValueError(
-            f"model.excluded_features names unknown column(s) {sorted(unknown)}; "
-            f"features are {list(FEATURE_COLUMNS)}"
-        )
+    excluded = set(model["excluded_features"])
     return [column for column in FEATURE_COLUMNS if column not in excluded]
 
 
 def build_classifier(model: dict[str, Any]):
     """A scikit-learn Pipeline: one-hot categoricals, numeric as the algorithm needs, classifier."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     algorithm = model["algorithm"]
-    estimators = {
-        "hist_gradient_boosting": HistGradientBoostingClassifier,
-        "random_forest": RandomForestClassifier,
-        "logistic_regression": LogisticRegression,
-    }
-    if algorithm not in estimators:
-        raise ValueError(f"model.algorithm must be one of {sorted(estimators)}, got {algorithm!r}")
     hyperparameters = dict(model["hyperparameters"][algorithm])
     features = model_features(model)
     # Linear models need scaled numerics; trees do not care.
@@ -152,7 +148,7 @@ def build_classifier(model: dict[str, Any]):
         ],
         verbose_feature_names_out=False,
     )
-    classifier = estimators[algorithm](**hyperparameters)
+    classifier = estimator_class(algorithm)(**hyperparameters)
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 

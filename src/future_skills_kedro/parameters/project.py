@@ -1,0 +1,93 @@
+"""Every top-level parameter key, and the one function that checks them all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from future_skills_kedro.lifecycle.registry import CHALLENGER, CHAMPION
+from future_skills_kedro.lifecycle.service import LifecycleSettings
+from future_skills_kedro.parameters.base import Allowed, Invalid, ParameterModel
+from future_skills_kedro.parameters.data_engineering import DataEngineeringParameters
+from future_skills_kedro.parameters.errors import did_you_mean, raise_invalid
+from future_skills_kedro.parameters.evaluation import EvaluationParameters
+from future_skills_kedro.parameters.inference import InferenceParameters
+from future_skills_kedro.parameters.monitoring import MonitoringParameters
+from future_skills_kedro.parameters.training import CHECK_ESTIMATORS, TrainingParameters
+
+# Validation context key: the registered pipeline names (mlflow_experiments is keyed by them).
+PIPELINES = "pipelines"
+
+
+class ProjectParameters(ParameterModel):
+    """conf/<env>/parameters*.yml merged with the run's ``--params``."""
+
+    mlflow_experiments: dict[
+        Annotated[str, Allowed("a registered pipeline name or __default__")],
+        Annotated[str, Field(min_length=1)],
+    ] = {}
+    data_engineering: DataEngineeringParameters = DataEngineeringParameters()
+    training: TrainingParameters
+    evaluation: EvaluationParameters = EvaluationParameters()
+    inference: InferenceParameters = InferenceParameters()
+    monitoring: MonitoringParameters = MonitoringParameters()
+    lifecycle: LifecycleSettings
+    # Run-time only (`--params scoring_alias=challenger`): the model inference scores. Unset,
+    # the catalog's `${runtime_params:scoring_alias,champion}` takes the champion.
+    scoring_alias: Literal[CHAMPION, CHALLENGER] | None = None
+
+    @field_validator("mlflow_experiments")
+    @classmethod
+    def _registered_pipelines(cls, experiments: dict[str, str], info: ValidationInfo):
+        names = (info.context or {}).get(PIPELINES)
+        for pipeline, experiment in experiments.items():
+            if names is not None and pipeline not in names:
+                raise Invalid(
+                    f"not a registered pipeline{did_you_mean(pipeline, names)}; "
+                    f"expected one of {', '.join(sorted(names))}",
+                    at=(pipeline,),
+                    value=experiment,
+                )
+        return experiments
+
+
+def validate_parameters(
+    params: Mapping[str, Any],
+    *,
+    pipelines: Iterable[str] | None = None,
+    check_estimators: bool = False,
+) -> ProjectParameters:
+    """The run's parameters checked against their models, defaults filled in.
+
+    ``pipelines``: the registered pipeline names (checks ``mlflow_experiments``);
+    ``check_estimators``: also check the hyperparameters with scikit-learn (imports it).
+    Raises :class:`InvalidParameters`: one line naming the parameter, its value and what is
+    allowed.
+    """
+    context = {
+        PIPELINES: None if pipelines is None else sorted(pipelines),
+        CHECK_ESTIMATORS: check_estimators,
+    }
+    try:
+        return ProjectParameters.model_validate(dict(params), context=context)
+    except ValidationError as error:
+        raise_invalid(error, ProjectParameters)
+        raise  # unreachable: raise_invalid always raises
+
+
+def catalog_entries(parameters: ProjectParameters) -> dict[str, Any]:
+    """``parameters`` and every ``params:<dotted.name>``, as Kedro names them for nodes."""
+    values = parameters.model_dump()
+    entries: dict[str, Any] = {"parameters": values}
+
+    def add(name: str, value: Any) -> None:
+        entries[f"params:{name}"] = value
+        if isinstance(value, dict):
+            for key, item in value.items():
+                add(f"{name}.{key}", item)
+
+    for key, value in values.items():
+        add(key, value)
+    return entries
