@@ -271,8 +271,6 @@ def test_pipelines_page_names_every_node_and_each_pipeline_s_experiment():
 
 # ---------------------------------------------------------------- lifecycle
 def test_lifecycle_page_lists_stages_tags_settings_and_audit_actions():
-    from dataclasses import fields
-
     from future_skills_kedro.lifecycle import audit_log, registry
     from future_skills_kedro.lifecycle.promotion import PromotionPolicy
 
@@ -301,7 +299,7 @@ def test_lifecycle_page_lists_stages_tags_settings_and_audit_actions():
         _code_spans(row[0])[0].split(".")[0]
         for row in _table_rows(_section(page, "Promotion policy"))
     }
-    assert settings == {field.name for field in fields(PromotionPolicy)}
+    assert settings == set(PromotionPolicy.model_fields)
     audit = _section(page, "The audit file")
     assert {f"`{action}`" for action in audit_log.ACTIONS} <= set(re.findall(r"`\w+`", audit))
     assert f'"format_version": {audit_log.FORMAT_VERSION}' in audit

@@ -39,7 +39,12 @@ def parameters() -> dict:
     """conf/base/parameters_monitoring.yml's ``monitoring`` block as the nodes receive it:
     checked by its model, defaults filled in (a fresh copy)."""
     raw = yaml.safe_load(PARAMETERS_FILE.read_text(encoding="utf-8"))["monitoring"]
-    return MonitoringParameters.model_validate(raw).model_dump()
+    return validated(raw)
+
+
+def validated(monitoring: dict) -> dict:
+    """A (changed) ``monitoring`` block as the nodes receive it: checked, defaults filled in."""
+    return MonitoringParameters.model_validate(monitoring).model_dump()
 
 
 @dataclass

@@ -102,6 +102,7 @@ def test_project_methods_leave_evidently_untouched(stationary, params):
         "avg_salary_k": {"method": "psi_quantile"},
         "skill_name": {"method": "psi_quantile", "threshold": 0.3},
     }
+    params = scenarios.validated(params)
     shifted = scenarios.shift_features(stationary)
     feature_drift, report = nodes.detect_feature_drift(
         shifted.predictions(), stationary.reference, params["drift"]

@@ -108,6 +108,7 @@ def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
     params = scenarios.parameters()
     params["window"] = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
     params["drift"]["engine"] = "builtin"  # the push is the subject, not Evidently
+    params = scenarios.validated(params)
 
     pipeline = create_pipeline()
     catalog = DataCatalog(

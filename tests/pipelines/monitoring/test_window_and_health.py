@@ -128,7 +128,7 @@ def test_an_empty_window_is_no_data_not_a_crash(tmp_path, stationary, params, pr
 def test_an_empty_window_is_no_data_whatever_else_fires(tmp_path, stationary, params, promtool):
     # The champion is old at the window's end (model_age fires) and nothing was logged in
     # the window: this was `degraded` and exited 0, so a silent inference job went unseen.
-    params["window"] = {"end_date": "2099-12-31", "days": 7}
+    params = scenarios.validated(params | {"window": {"end_date": "2099-12-31", "days": 7}})
     log_dir = tmp_path / "logs"
     write_prediction_log(stationary.predictions(), log_dir)  # logs, all before the window
 
