@@ -229,6 +229,33 @@ class ModelLifecycleHook:
             logger.exception("could not mark the versions of run %s", self._mlflow_run_id)
 
 
+class ScoringPurposeHook:
+    """A shadow or backfill scoring run writes its own outputs, never production's.
+
+    Applies :func:`~future_skills_kedro.prediction_log.decide_scoring_purpose` (the rule the
+    inference node records) to the alias the catalog resolved and the merged parameters, and
+    moves the marked outputs one folder deeper (:mod:`future_skills_kedro.scoring_outputs`).
+    """
+
+    @hook_impl
+    def after_catalog_created(self, catalog, conf_catalog, parameters) -> None:
+        from kedro.io import AbstractDataset
+
+        from future_skills_kedro.prediction_log import CHAMPION_ALIAS, decide_scoring_purpose
+        from future_skills_kedro.scoring_outputs import reroute, routed_entries
+
+        alias = (conf_catalog.get("scoring_model_version") or {}).get("alias", CHAMPION_ALIAS)
+        inference = parameters.get("inference") or {}
+        decision = decide_scoring_purpose(
+            alias, (inference.get("snapshot") or {}).get("as_of_date"), inference.get("purpose")
+        )
+        folder = decision.output_folder
+        if folder is None:
+            return
+        for name, config in routed_entries(conf_catalog).items():
+            catalog[name] = AbstractDataset.from_config(name, reroute(config, folder))
+
+
 def _git_sha(project_path) -> str:
     """The checkout's commit, with "+dirty" for local changes; "unknown" outside git."""
     try:

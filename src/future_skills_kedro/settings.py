@@ -4,11 +4,16 @@ import warnings
 
 from omegaconf.resolvers import oc
 
-from future_skills_kedro.hooks import MlflowTrackingSetupHook, ModelLifecycleHook
+from future_skills_kedro.hooks import (
+    MlflowTrackingSetupHook,
+    ModelLifecycleHook,
+    ScoringPurposeHook,
+)
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
 # MlflowTrackingSetupHook before it (tryfirst), ModelLifecycleHook after it (trylast).
-HOOKS = (MlflowTrackingSetupHook(), ModelLifecycleHook())
+# ScoringPurposeHook moves a shadow or backfill scoring run's outputs into their own folder.
+HOOKS = (MlflowTrackingSetupHook(), ModelLifecycleHook(), ScoringPurposeHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

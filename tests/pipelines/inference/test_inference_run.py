@@ -244,3 +244,77 @@ def test_unseen_categories_are_scored_and_counted_and_rows_without_signals_rejec
         "rows": 6,
         "values": ["Quantum Prompt Engineer"],
     }
+
+
+def test_shadow_and_backfill_runs_keep_their_own_outputs_and_out_of_monitoring(
+    trained_template, tmp_path
+):
+    """Issue 18 item 3, end to end: champion, challenger and a past quarter scored with the
+    real CLI; production's files stay as they were and monitoring sees production only."""
+    project = clone_trained(trained_template, tmp_path)
+    assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--tags", "inference"))
+    production = pd.read_parquet(project / PREDICTIONS)
+    plan = (project / RECOMMENDATIONS).read_bytes()
+    champion = _champion(project)
+    client = mlflow_client(project)
+    client.set_registered_model_alias(MODEL_NAME, "challenger", champion.version)
+
+    for params in ("scoring_alias=challenger", "inference.snapshot.as_of_date=2025-09-30"):
+        scored = run_kedro(
+            project, "run", "--pipelines", "inference", "--tags", "inference", "--params", params
+        )
+        assert_ok(scored)
+
+    after = pd.read_parquet(project / PREDICTIONS)
+    assert after["request_id"].tolist() == production["request_id"].tolist()
+    assert (project / RECOMMENDATIONS).read_bytes() == plan
+    folders = {
+        "shadow": Path("shadow/challenger/newest"),
+        "backfill": Path("backfill/champion/2025-09-30"),
+    }
+    for purpose, folder in folders.items():
+        own = pd.read_parquet(project / PREDICTIONS.parent / folder / PREDICTIONS.name)
+        assert set(own["request_id"]).isdisjoint(production["request_id"]), purpose
+        summary = json.loads((project / SUMMARY.parent / folder / SUMMARY.name).read_text())
+        assert summary["purpose"]["purpose"] == purpose
+        assert (project / RECOMMENDATIONS.parent / folder / RECOMMENDATIONS.name).exists()
+    backfilled = pd.read_parquet(
+        project / "data/07_model_output" / folders["backfill"] / "predictions.parquet"
+    )
+    assert backfilled["as_of_date"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2025-09-30"]
+
+    logs = read_prediction_logs(project / LOGS).frame
+    by_purpose = logs.groupby("purpose").size().to_dict()
+    assert by_purpose["production"] == by_purpose["shadow"] == len(production)
+    assert by_purpose["backfill"] == len(backfilled)
+    aliases = logs.groupby("purpose")["model_alias"].unique().map(list).to_dict()
+    assert aliases == {
+        "backfill": ["champion"],
+        "production": ["champion"],
+        "shadow": ["challenger"],
+    }
+    assert [run.data.params["purpose"] for run in _inference_runs(project)] == [
+        "production",
+        "shadow",
+        "backfill",
+    ]
+
+    monitored = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "monitoring",
+        "--params",
+        "monitoring.exit_policy.fail_on=never",
+    )
+    assert_ok(monitored)
+    summary = json.loads(
+        (project / "data/08_reporting/monitoring/monitoring_summary.json").read_text()
+    )
+    window = summary["window"]
+    assert window["predictions"] == len(production)
+    assert window["excluded_by_purpose"] == {
+        "shadow": len(production),
+        "backfill": len(backfilled),
+    }
+    assert window["model_versions"] == {str(champion.version): len(production)}

@@ -22,6 +22,7 @@ import pandas as pd
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUMERIC_FEATURES
 from future_skills_kedro.pipelines.monitoring import drift, health, performance, prometheus
+from future_skills_kedro.prediction_log import PRODUCTION, PURPOSES
 from future_skills_kedro.scoring import CONFIDENCE_COLUMN, PREDICTION_COLUMN
 from future_skills_kedro.tracking import as_mlflow_metrics
 
@@ -65,9 +66,20 @@ def resolve_window(window: Mapping[str, Any], today: date | None = None) -> tupl
 def load_prediction_window(
     log_source: Any, window: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The logged predictions of the window and what reading them found."""
+    """The logged predictions of the window and what reading them found.
+
+    Only records of ``window.purposes`` (default: production) are monitored; the others of
+    the window are counted per purpose in ``excluded_by_purpose``.
+    """
     start, end = resolve_window(window)
-    read = log_source.read(start.isoformat(), end.isoformat())
+    purposes = window.get("purposes") or [PRODUCTION]
+    # One purpose on the command line (--params monitoring.window.purposes=shadow), a list
+    # in YAML (Kedro's --params cannot carry a list).
+    purposes = [purposes] if isinstance(purposes, str) else list(purposes)
+    unknown = [purpose for purpose in purposes if purpose not in PURPOSES]
+    if unknown:
+        raise ValueError(f"monitoring.window.purposes: {unknown} not among {', '.join(PURPOSES)}")
+    read = log_source.read(start.isoformat(), end.isoformat(), purposes=purposes)
     frame = read.frame
     info: dict[str, Any] = {
         "start": start.isoformat(),
@@ -87,6 +99,9 @@ def load_prediction_window(
             for example in read.corrupt_examples[:_MAX_CORRUPT_EXAMPLES]
         ],
         "predictions": len(frame),
+        "purposes": purposes,
+        "excluded_by_purpose": dict(read.excluded_by_purpose),
+        "excluded_predictions": sum(read.excluded_by_purpose.values()),
     }
     if len(frame):
         days = performance.utc_day(frame["timestamp"]).value_counts().sort_index()
@@ -96,10 +111,13 @@ def load_prediction_window(
     else:
         info["predictions_by_day"], info["model_versions"] = {}, {}
     logger.info(
-        "monitoring window %s..%s: %d predictions, %d corrupt line(s) in %d file(s)",
+        "monitoring window %s..%s: %d %s predictions (%d of other purposes left out), "
+        "%d corrupt line(s) in %d file(s)",
         info["start"],
         info["end"],
         len(frame),
+        "/".join(purposes),
+        info["excluded_predictions"],
         read.corrupt_lines,
         read.files_read,
     )

@@ -1,0 +1,195 @@
+"""Append a run's records to the daily log files: checked, encoded by polars, all or nothing.
+
+1. Every batch is checked and typed by :func:`future_skills_kedro.prediction_log.record_table`
+   (an invalid record fails the run before anything is written).
+2. polars' NDJSON writer encodes it (``write_ndjson`` on the Arrow table: Rust, no Python
+   per row). It replaced a hand-written encoder built on Arrow string fragments:
+   ``benchmarks/bench_prediction_logs.py`` measures both side by side (figures in
+   docs/prediction-logs.md), and the library path is not slower.
+3. The lines are staged per UTC day in spooled temporary files (in memory up to
+   ``_SPOOL_BYTES``, then unnamed files in the log folder), so a run given as an iterable of
+   chunks is written in bounded memory.
+4. Commit: each day file is opened with O_APPEND and locked with ``flock(LOCK_EX)`` in path
+   order (two runs spanning the same days cannot deadlock); the staged bytes are appended and
+   fsynced. Any failure truncates every touched file back to its size before the run, so a
+   run is all or nothing; after a hard crash (kill -9, power loss) the next writer starts on
+   a fresh line and the reader counts the torn line as corrupt.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import tempfile
+from collections.abc import Iterable
+from contextlib import ExitStack, suppress
+from datetime import date
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from future_skills_kedro.datasets.prediction_logs.files import DEFAULT_LOG_DIRECTORY, log_path
+from future_skills_kedro.prediction_log import PredictionLogError, record_table
+
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow prints the microseconds of a us timestamp
+# Rows encoded at once: bounds the encoder's temporary memory (~100 MB of JSON).
+_ENCODE_ROWS = 1 << 17
+# Staged bytes kept in memory per day before spilling to an unnamed file in the log folder.
+_SPOOL_BYTES = 64 << 20
+_COPY_BYTES = 8 << 20
+# Characters JSON allows raw inside strings but str.splitlines() and some editors treat as
+# line breaks: escaped, so every record stays on one line for any line-oriented tool.
+_LINE_SEPARATORS = {
+    "\u0085".encode(): b"\\u0085",
+    "\u2028".encode(): b"\\u2028",
+    "\u2029".encode(): b"\\u2029",
+}
+
+
+def encode_lines(table: pa.Table) -> bytes:
+    """The NDJSON text of a nested record table: one line per row, each ending in a newline."""
+    timestamps = pc.strftime(table.column("timestamp"), format=_TIMESTAMP_FORMAT)
+    table = table.set_column(0, "timestamp", timestamps)
+    buffer = io.BytesIO()
+    pl.from_arrow(table).write_ndjson(buffer)
+    payload = buffer.getvalue()
+    for raw, escaped in _LINE_SEPARATORS.items():
+        if raw in payload:
+            payload = payload.replace(raw, escaped)
+    if payload.count(b"\n") != table.num_rows:  # never write what the reader cannot split
+        raise PredictionLogError("prediction log: the encoder did not write one line per record")
+    return payload
+
+
+def _utc_days(table: pa.Table) -> np.ndarray:
+    stamps = table.column("timestamp").cast(pa.int64()).to_numpy()  # microseconds, UTC
+    return stamps.astype("datetime64[us]").astype("datetime64[D]")
+
+
+class _Staging:
+    """Encoded lines per day, spooled; closed (and any spilled file gone) when done."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self.files: dict[Path, IO[bytes]] = {}
+        self.rows: dict[Path, int] = {}
+
+    def add(self, table: pa.Table) -> None:
+        days = _utc_days(table)
+        unique_days = np.unique(days)
+        for start in range(0, table.num_rows, _ENCODE_ROWS):
+            chunk = table.slice(start, _ENCODE_ROWS)
+            chunk_days = days[start : start + _ENCODE_ROWS]
+            for day in unique_days:
+                mask = chunk_days == day
+                part = chunk if len(unique_days) == 1 else chunk.filter(pa.array(mask))
+                if part.num_rows:
+                    self._append(day.astype(date), part)
+
+    def _append(self, day: date, part: pa.Table) -> None:
+        path = log_path(self._directory, day)
+        if path not in self.files:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            # Spilled data goes to an unnamed file next to the logs (same file system, and
+            # nothing is left behind if the process dies).
+            self.files[path] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
+                max_size=_SPOOL_BYTES, dir=self._directory
+            )
+            self.rows[path] = 0
+        self.files[path].write(encode_lines(part))
+        self.rows[path] += part.num_rows
+
+    def close(self) -> None:
+        for staged in self.files.values():
+            staged.close()
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until every byte is written (a single call may write fewer)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(f"prediction log: os.write wrote {written} bytes")
+        view = view[written:]
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _commit(staged: dict[Path, IO[bytes]], fsync: bool) -> None:
+    """Append each day's staged bytes under an exclusive lock; on any failure undo every file."""
+    opened: list[tuple[int, int]] = []  # fd, size before this run
+    created = False
+    with ExitStack() as closing:
+        try:
+            for path in sorted(staged):  # one lock order for every writer: no deadlock
+                created = created or not path.exists()
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                closing.callback(os.close, fd)  # closing the last descriptor unlocks
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                opened.append((fd, os.fstat(fd).st_size))
+            for (fd, size), path in zip(opened, sorted(staged), strict=True):
+                # A writer killed mid-line left a torn last line: start on a fresh line so
+                # only that line is lost (the reader counts it as corrupt), not our first one.
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    _write_all(fd, b"\n")
+                source = staged[path]
+                source.seek(0)
+                while chunk := source.read(_COPY_BYTES):
+                    _write_all(fd, chunk)
+                if fsync:
+                    os.fsync(fd)
+            if fsync and created:
+                _fsync_directory(next(iter(staged)).parent)
+        except BaseException:
+            # Still holding every lock, so nobody appended after us: cut back to the old size.
+            for fd, size in opened:
+                with suppress(OSError):
+                    os.ftruncate(fd, size)
+            raise
+
+
+def append_prediction_logs(
+    batches: pd.DataFrame | Iterable[pd.DataFrame],
+    directory: str | os.PathLike[str] = DEFAULT_LOG_DIRECTORY,
+    *,
+    fsync: bool = True,
+) -> dict[Path, int]:
+    """Append one run's records to the daily log files; returns the rows written per file.
+
+    ``batches``: one flat record frame (see :mod:`future_skills_kedro.prediction_log`) or an
+    iterable of them, e.g. the chunks of a run scored chunk by chunk: memory stays bounded
+    by one chunk, and the whole run is still written all or nothing (an invalid record or an
+    error in any chunk writes nothing at all).
+    """
+    target = Path(directory)
+    if isinstance(batches, pd.DataFrame):
+        batches = [batches]
+    new_folder = not target.exists()
+    staging = _Staging(target)
+    try:
+        for records in batches:
+            if len(records):
+                staging.add(record_table(records))
+        if staging.files:
+            _commit(staging.files, fsync)
+        return dict(staging.rows)
+    except BaseException:
+        if new_folder:  # a failed run leaves no empty log folder behind either
+            with suppress(OSError):
+                target.rmdir()
+        raise
+    finally:
+        staging.close()
