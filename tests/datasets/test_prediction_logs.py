@@ -596,3 +596,15 @@ def test_no_module_imports_the_io_layer_from_a_pipeline_node():
         if re.search(r"future_skills_kedro\.datasets", path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_a_line_longer_than_a_block_is_one_corrupt_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_module, "_READ_BLOCK_BYTES", 4096)
+    append_prediction_logs(log_records(3, "a"), tmp_path)
+    append_lines(only_file(tmp_path), "x" * 10_000)
+    append_prediction_logs(log_records(3, "b"), tmp_path)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [(4, "invalid JSON")]
+    assert len(result.frame) == 6 and result.lines_read == 7

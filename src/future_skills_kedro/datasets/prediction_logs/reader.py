@@ -123,8 +123,14 @@ def _byte_blocks(path: Path) -> Iterator[tuple[memoryview, int]]:
             if not block:
                 break
             cut = block.rfind(b"\n") + 1
-            if cut == 0 or len(block) == remaining:
-                cut = len(block)  # a line longer than a block, or the file's last bytes
+            while cut == 0 and len(block) < remaining:  # a line longer than a block: read on
+                more = handle.read(min(_READ_BLOCK_BYTES, remaining - len(block)))
+                if not more:
+                    break
+                block += more
+                cut = block.rfind(b"\n") + 1
+            if cut == 0 or len(block) >= remaining:
+                cut = len(block)  # the file's last bytes, with a last line without newline
             elif cut < len(block):
                 handle.seek(cut - len(block), os.SEEK_CUR)  # the partial line comes next time
             remaining -= cut
