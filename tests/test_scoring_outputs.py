@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from kedro.config import OmegaConfigLoader
 
 from future_skills_kedro.scoring_outputs import reroute, routed_entries
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, kedro_env, run_python
 
 INFERENCE_OUTPUTS = {
     "scoring_snapshot",
@@ -44,3 +47,55 @@ def test_reroute_moves_files_and_wrapped_files_one_folder_deeper():
     )
     assert summary["artifact_path"] == catalog["inference_summary"]["artifact_path"]
     assert catalog["predictions"]["filepath"] == "data/07_model_output/predictions.parquet"
+
+
+_SHOW_PATHS = """
+import json, sys
+from pathlib import Path
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+bootstrap_project(Path.cwd())
+for runtime_params in json.loads(sys.argv[1]):
+    with KedroSession.create(project_path=Path.cwd(), runtime_params=runtime_params) as session:
+        catalog = session.load_context().catalog
+        datasets = {name: catalog[name] for name in sys.argv[2:]}
+        paths = {n: getattr(d, "_filepath", None) or d._directory for n, d in datasets.items()}
+        print("PATHS", json.dumps({name: str(path) for name, path in paths.items()}))
+"""
+
+
+def test_the_hook_moves_a_shadow_or_backfill_runs_outputs(project_copy):
+    """The catalogs real Kedro sessions build (hooks, --params merged); no run needed."""
+    names = ("predictions", "inference_summary", "prediction_log_batch")
+    backfill_params = {"inference": {"snapshot": {"as_of_date": "2025-09-30"}}}
+    declared_params = {
+        "inference": {"snapshot": {"as_of_date": "2025-09-30"}, "purpose": "production"}
+    }
+    sessions = [{}, {"scoring_alias": "challenger"}, backfill_params, declared_params]
+
+    result = run_python(
+        _SHOW_PATHS, json.dumps(sessions), *names, cwd=project_copy, env=kedro_env(project_copy)
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    production, shadow, backfill, declared = (
+        {
+            name: str(Path(path).relative_to(project_copy))
+            for name, path in json.loads(line.removeprefix("PATHS ")).items()
+        }
+        for line in result.stdout.splitlines()
+        if line.startswith("PATHS ")
+    )
+    assert production["predictions"] == "data/07_model_output/predictions.parquet"
+    assert (
+        shadow["predictions"] == "data/07_model_output/shadow/challenger/newest/predictions.parquet"
+    )
+    assert backfill["inference_summary"] == (
+        "data/08_reporting/backfill/champion/2025-09-30/inference_summary.json"
+    )
+    assert declared == production
+    # The logs stay where they are: every record says its purpose.
+    assert {production["prediction_log_batch"], shadow["prediction_log_batch"]} == {
+        "data/07_model_output/prediction_logs"
+    }

@@ -245,7 +245,9 @@ class ScoringPurposeHook:
         from future_skills_kedro.scoring_outputs import reroute, routed_entries
 
         alias = (conf_catalog.get("scoring_model_version") or {}).get("alias", CHAMPION_ALIAS)
-        inference = parameters.get("inference") or {}
+        # Kedro passes the catalog's parameter entries: "parameters" holds them all, merged
+        # with --params.
+        inference = (parameters.get("parameters") or {}).get("inference") or {}
         decision = decide_scoring_purpose(
             alias, (inference.get("snapshot") or {}).get("as_of_date"), inference.get("purpose")
         )
