@@ -246,58 +246,51 @@ def test_unseen_categories_are_scored_and_counted_and_rows_without_signals_rejec
     }
 
 
-def test_shadow_and_backfill_runs_keep_their_own_outputs_and_out_of_monitoring(
-    trained_template, tmp_path
-):
-    """Issue 18 item 3, end to end: champion, challenger and a past quarter scored with the
-    real CLI; production's files stay as they were and monitoring sees production only."""
+def test_a_shadow_run_keeps_its_own_outputs_and_stays_out_of_monitoring(trained_template, tmp_path):
+    """Issue 18 item 3, end to end with the real CLI: the champion, then the challenger;
+    production's files stay as they were and monitoring sees production records only.
+    (Backfill runs: same hook and rule, tested in tests/test_scoring_outputs.py and
+    tests/pipelines/monitoring/test_window_and_health.py.)"""
     project = clone_trained(trained_template, tmp_path)
     assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--tags", "inference"))
     production = pd.read_parquet(project / PREDICTIONS)
     plan = (project / RECOMMENDATIONS).read_bytes()
     champion = _champion(project)
-    client = mlflow_client(project)
-    client.set_registered_model_alias(MODEL_NAME, "challenger", champion.version)
+    mlflow_client(project).set_registered_model_alias(MODEL_NAME, "challenger", champion.version)
 
-    for params in ("scoring_alias=challenger", "inference.snapshot.as_of_date=2025-09-30"):
-        scored = run_kedro(
-            project, "run", "--pipelines", "inference", "--tags", "inference", "--params", params
-        )
-        assert_ok(scored)
+    shadow_run = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "inference",
+        "--tags",
+        "inference",
+        "--params",
+        "scoring_alias=challenger",
+    )
 
+    assert_ok(shadow_run)
     after = pd.read_parquet(project / PREDICTIONS)
     assert after["request_id"].tolist() == production["request_id"].tolist()
     assert (project / RECOMMENDATIONS).read_bytes() == plan
-    folders = {
-        "shadow": Path("shadow/challenger/newest"),
-        "backfill": Path("backfill/champion/2025-09-30"),
-    }
-    for purpose, folder in folders.items():
-        own = pd.read_parquet(project / PREDICTIONS.parent / folder / PREDICTIONS.name)
-        assert set(own["request_id"]).isdisjoint(production["request_id"]), purpose
-        summary = json.loads((project / SUMMARY.parent / folder / SUMMARY.name).read_text())
-        assert summary["purpose"]["purpose"] == purpose
-        assert (project / RECOMMENDATIONS.parent / folder / RECOMMENDATIONS.name).exists()
-    backfilled = pd.read_parquet(
-        project / "data/07_model_output" / folders["backfill"] / "predictions.parquet"
-    )
-    assert backfilled["as_of_date"].dt.strftime("%Y-%m-%d").unique().tolist() == ["2025-09-30"]
-
+    folder = Path("shadow/challenger/newest")
+    shadow = pd.read_parquet(project / PREDICTIONS.parent / folder / PREDICTIONS.name)
+    assert len(shadow) == len(production)
+    assert set(shadow["request_id"]).isdisjoint(production["request_id"])
+    summary = json.loads((project / SUMMARY.parent / folder / SUMMARY.name).read_text())
+    assert summary["purpose"]["purpose"] == "shadow"
+    assert (project / RECOMMENDATIONS.parent / folder / RECOMMENDATIONS.name).exists()
     logs = read_prediction_logs(project / LOGS).frame
-    by_purpose = logs.groupby("purpose").size().to_dict()
-    assert by_purpose["production"] == by_purpose["shadow"] == len(production)
-    assert by_purpose["backfill"] == len(backfilled)
-    aliases = logs.groupby("purpose")["model_alias"].unique().map(list).to_dict()
-    assert aliases == {
-        "backfill": ["champion"],
+    assert logs.groupby("purpose")["model_alias"].unique().map(list).to_dict() == {
         "production": ["champion"],
         "shadow": ["challenger"],
     }
-    assert [run.data.params["purpose"] for run in _inference_runs(project)] == [
-        "production",
-        "shadow",
-        "backfill",
-    ]
+    assert logs["purpose"].value_counts().to_dict() == {
+        "production": len(production),
+        "shadow": len(production),
+    }
+    runs = _inference_runs(project)
+    assert [run.data.params["purpose"] for run in runs] == ["production", "shadow"]
 
     monitored = run_kedro(
         project,
@@ -307,14 +300,11 @@ def test_shadow_and_backfill_runs_keep_their_own_outputs_and_out_of_monitoring(
         "--params",
         "monitoring.exit_policy.fail_on=never",
     )
+
     assert_ok(monitored)
-    summary = json.loads(
+    window = json.loads(
         (project / "data/08_reporting/monitoring/monitoring_summary.json").read_text()
-    )
-    window = summary["window"]
+    )["window"]
     assert window["predictions"] == len(production)
-    assert window["excluded_by_purpose"] == {
-        "shadow": len(production),
-        "backfill": len(backfilled),
-    }
+    assert window["excluded_by_purpose"] == {"shadow": len(production), "backfill": 0}
     assert window["model_versions"] == {str(champion.version): len(production)}

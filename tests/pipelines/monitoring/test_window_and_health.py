@@ -335,3 +335,24 @@ def test_monitoring_reads_production_records_only_and_counts_the_rest(
     assert both["window"]["predictions"] == len(production) + len(shadow)
     assert both["window"]["excluded_by_purpose"] == {"backfill": 500}
     assert both["drift"]["drifted_features"] != expected["drift"]["drifted_features"]
+
+
+def test_one_purpose_can_be_given_on_the_command_line(tmp_path, stationary):
+    log_dir = tmp_path / "logs"
+    append_prediction_logs(stationary.predictions(), log_dir)
+    shadow = scenarios.log_frame(
+        stationary.world, stationary.production.head(100), purpose="shadow"
+    )
+    append_prediction_logs(shadow, log_dir)
+    reader = PredictionLogWindowDataset(str(log_dir)).load()
+
+    # --params monitoring.window.purposes=shadow arrives as a string
+    frame, window = nodes.load_prediction_window(reader, WINDOW | {"purposes": "shadow"})
+
+    assert len(frame) == 100 and frame["purpose"].eq("shadow").all()
+    assert window["excluded_by_purpose"] == {
+        "production": len(stationary.predictions()),
+        "backfill": 0,
+    }
+    with pytest.raises(ValueError, match=r"monitoring\.window\.purposes: \['canary'\]"):
+        nodes.load_prediction_window(reader, WINDOW | {"purposes": ["canary"]})
