@@ -206,3 +206,13 @@ def test_value_rules_on_a_table_find_every_bad_row():
     }
     assert set(NEED_LEVELS) <= {column.removeprefix("prob_") for column in FLAT_COLUMNS}
     assert set(FEATURE_COLUMNS) <= set(FLAT_COLUMNS)
+
+
+def test_a_frame_made_of_several_pieces_is_one_table():
+    """pandas' Arrow-backed text columns of a concatenated frame are chunked."""
+    frame = pd.concat([records(2), records(2, request_id_prefix="second")], ignore_index=True)
+
+    table = record_table(frame)
+
+    assert table.num_rows == 4
+    assert table.column("request_id").to_pylist() == ["run-0", "run-1", "second-0", "second-1"]

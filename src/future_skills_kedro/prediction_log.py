@@ -461,7 +461,7 @@ def record_table(records: pd.DataFrame) -> pa.Table:
 
     stamps = utc_timestamps(frame["timestamp"])
     arrays: dict[str, pa.Array] = {
-        "timestamp": pa.array(stamps, type=pa.timestamp("us", tz="UTC")),
+        "timestamp": _single_array(pa.array(stamps, type=pa.timestamp("us", tz="UTC"))),
         **{name: text(name, name) for name in (*TEXT_FIELDS, "model_alias")},
     }
     keys = [
@@ -519,7 +519,12 @@ def _text_array(values: pd.Series, path: str, ids: pd.Series) -> pa.Array:
         if bad is not None:
             raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
         values = values.where(values.map(lambda item: isinstance(item, str)), None)
-    return pa.array(values, type=pa.string(), from_pandas=True)
+    return _single_array(pa.array(values, type=pa.string(), from_pandas=True))
+
+
+def _single_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (pandas' Arrow-backed columns convert to chunked ones)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _number_array(values: pd.Series, path: str, ids: pd.Series, keep_integers: bool) -> pa.Array:
@@ -535,17 +540,17 @@ def _number_array(values: pd.Series, path: str, ids: pd.Series, keep_integers: b
             raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
         values = converted
     if keep_integers and values.dtype.kind in "iu":
-        return pa.array(values, type=pa.int64(), from_pandas=True)
+        return _single_array(pa.array(values, type=pa.int64(), from_pandas=True))
     numbers = values.astype("float64")
     if keep_integers:  # a feature: NaN and ±inf are missing values (JSON has neither)
         numbers = numbers.where(np.isfinite(numbers.to_numpy()))
-    return pa.array(numbers, type=pa.float64(), from_pandas=True)
+    return _single_array(pa.array(numbers, type=pa.float64(), from_pandas=True))
 
 
 def _date_text(values: pd.Series, ids: pd.Series) -> pa.Array:
     """as_of_date as "YYYY-MM-DD" text (a key is a date, whatever its in-memory type)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
-        return pc.strftime(pa.array(values, from_pandas=True), format="%Y-%m-%d")
+        return _single_array(pc.strftime(pa.array(values, from_pandas=True), format="%Y-%m-%d"))
     if values.dtype == object:
         values = values.map(lambda item: item.isoformat()[:10] if isinstance(item, date) else item)
     return _text_array(values, "keys.as_of_date", ids)

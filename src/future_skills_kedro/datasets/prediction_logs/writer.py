@@ -38,8 +38,8 @@ from future_skills_kedro.datasets.prediction_logs.files import DEFAULT_LOG_DIREC
 from future_skills_kedro.prediction_log import PredictionLogError, record_table
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow prints the microseconds of a us timestamp
-# Rows encoded at once: bounds the encoder's temporary memory (~100 MB of JSON).
-_ENCODE_ROWS = 1 << 17
+# Rows encoded at once: bounds the encoder's temporary memory (~30 MB of JSON).
+_ENCODE_ROWS = 1 << 15
 # Staged bytes kept in memory per day before spilling to an unnamed file in the log folder.
 _SPOOL_BYTES = 64 << 20
 _COPY_BYTES = 8 << 20
