@@ -223,23 +223,29 @@ def test_chunks_of_a_run_are_written_all_or_nothing(tmp_path):
 
 
 def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 10_000)  # spill after ~10 records
-    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 32)
-    spilled = []
+    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 10_000)  # ~10 records in memory
+    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 8)
+    staged = {}
     real_commit = writer_module._commit
 
-    def commit(staged, fsync):
-        spilled.extend(getattr(file, "_rolled", None) for file in staged.values())
-        real_commit(staged, fsync)
+    def commit(staging, fsync):
+        staged["in_memory"] = staging.bytes_in_memory
+        staged["spilled"] = staging.spill.seek(0, os.SEEK_END)
+        staged["spill_name"] = staging.spill.name
+        real_commit(staging, fsync)
 
     monkeypatch.setattr(writer_module, "_commit", commit)
     chunks = (log_records(100, f"c{index}", seed=index) for index in range(5))
 
     append_prediction_logs(chunks, tmp_path)
 
-    assert spilled == [True]  # the staged run went to an unnamed file, not RAM
+    file_bytes = only_file(tmp_path).stat().st_size
+    assert staged["in_memory"] <= 10_000
+    assert staged["in_memory"] + staged["spilled"] == file_bytes  # the rest went to disk
+    assert isinstance(staged["spill_name"], int)  # an unnamed file: nothing left behind
     assert list(tmp_path.iterdir()) == [tmp_path / "predictions_20250630.jsonl"]
-    assert len(read_prediction_logs(tmp_path).frame) == 500
+    frame = read_prediction_logs(tmp_path).frame
+    assert frame["request_id"].tolist() == [f"c{c}-{r}" for c in range(5) for r in range(100)]
 
 
 # ------------------------------------------------------------------ crash safety

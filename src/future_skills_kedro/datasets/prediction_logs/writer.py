@@ -6,9 +6,9 @@
    per row). It replaced a hand-written encoder built on Arrow string fragments:
    ``benchmarks/bench_prediction_logs.py`` measures both side by side (figures in
    docs/prediction-logs.md), and the library path is not slower.
-3. The lines are staged per UTC day in spooled temporary files (in memory up to
-   ``_SPOOL_BYTES``, then unnamed files in the log folder), so a run given as an iterable of
-   chunks is written in bounded memory.
+3. The lines are staged per UTC day, in memory up to ``_SPOOL_BYTES`` for the whole run
+   and in one unnamed file in the log folder beyond, so a run given as an iterable of chunks
+   is written in bounded memory.
 4. Commit: each day file is opened with O_APPEND and locked with ``flock(LOCK_EX)`` in path
    order (two runs spanning the same days cannot deadlock); the staged bytes are appended and
    fsynced. Any failure truncates every touched file back to its size before the run, so a
@@ -22,7 +22,7 @@ import fcntl
 import io
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, suppress
 from datetime import date
 from pathlib import Path
@@ -37,10 +37,10 @@ import pyarrow.compute as pc
 from future_skills_kedro.datasets.prediction_logs.files import DEFAULT_LOG_DIRECTORY, log_path
 from future_skills_kedro.prediction_log import PredictionLogError, record_table
 
-_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow prints the microseconds of a us timestamp
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow prints the microseconds of a us timestamp
 # Rows encoded at once: bounds the encoder's temporary memory (~30 MB of JSON).
 _ENCODE_ROWS = 1 << 15
-# Staged bytes kept in memory per day before spilling to an unnamed file in the log folder.
+# Staged bytes kept in memory per run before spilling to an unnamed file in the log folder.
 _SPOOL_BYTES = 64 << 20
 _COPY_BYTES = 8 << 20
 # Characters JSON allows raw inside strings but str.splitlines() and some editors treat as
@@ -52,16 +52,24 @@ _LINE_SEPARATORS = {
 }
 
 
+def _timestamp_texts(stamps: pa.ChunkedArray) -> pa.Array:
+    """ISO text of each timestamp; each distinct instant formatted once (a run shares one)."""
+    micros = stamps.cast(pa.int64()).to_numpy()
+    instants, positions = np.unique(micros, return_inverse=True)
+    texts = pc.strftime(pa.array(instants, pa.timestamp("us", tz="UTC")), format=_TIME_FORMAT)
+    return texts.take(pa.array(positions))
+
+
 def encode_lines(table: pa.Table) -> bytes:
     """The NDJSON text of a nested record table: one line per row, each ending in a newline."""
-    timestamps = pc.strftime(table.column("timestamp"), format=_TIMESTAMP_FORMAT)
-    table = table.set_column(0, "timestamp", timestamps)
+    table = table.set_column(0, "timestamp", _timestamp_texts(table.column("timestamp")))
     buffer = io.BytesIO()
     pl.from_arrow(table).write_ndjson(buffer)
     payload = buffer.getvalue()
-    for raw, escaped in _LINE_SEPARATORS.items():
-        if raw in payload:
-            payload = payload.replace(raw, escaped)
+    if not payload.isascii():  # the separators below are not ASCII: most runs skip this
+        for raw, escaped in _LINE_SEPARATORS.items():
+            if raw in payload:
+                payload = payload.replace(raw, escaped)
     if payload.count(b"\n") != table.num_rows:  # never write what the reader cannot split
         raise PredictionLogError("prediction log: the encoder did not write one line per record")
     return payload
@@ -73,12 +81,17 @@ def _utc_days(table: pa.Table) -> np.ndarray:
 
 
 class _Staging:
-    """Encoded lines per day, spooled; closed (and any spilled file gone) when done."""
+    """A run's encoded lines per day file: in memory up to ``_SPOOL_BYTES`` in all, the rest
+    in one unnamed file in the log folder (same file system; gone when closed or if the
+    process dies). Memory stays bounded whatever the size of the run."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
-        self.files: dict[Path, IO[bytes]] = {}
+        # Per file: bytes in memory, or (offset, length) in the spill file.
+        self.parts: dict[Path, list[bytes | tuple[int, int]]] = {}
         self.rows: dict[Path, int] = {}
+        self.bytes_in_memory = 0
+        self.spill: IO[bytes] | None = None
 
     def add(self, table: pa.Table) -> None:
         days = _utc_days(table)
@@ -87,27 +100,46 @@ class _Staging:
             chunk = table.slice(start, _ENCODE_ROWS)
             chunk_days = days[start : start + _ENCODE_ROWS]
             for day in unique_days:
-                mask = chunk_days == day
-                part = chunk if len(unique_days) == 1 else chunk.filter(pa.array(mask))
+                mask = pa.array(chunk_days == day)
+                part = chunk if len(unique_days) == 1 else chunk.filter(mask)
                 if part.num_rows:
-                    self._append(day.astype(date), part)
+                    self._store(log_path(self._directory, day.astype(date)), part)
 
-    def _append(self, day: date, part: pa.Table) -> None:
-        path = log_path(self._directory, day)
-        if path not in self.files:
+    def _store(self, path: Path, part: pa.Table) -> None:
+        payload = encode_lines(part)
+        self.rows[path] = self.rows.get(path, 0) + part.num_rows
+        parts = self.parts.setdefault(path, [])
+        if self.bytes_in_memory + len(payload) <= _SPOOL_BYTES:
+            parts.append(payload)
+            self.bytes_in_memory += len(payload)
+            return
+        if self.spill is None:
             self._directory.mkdir(parents=True, exist_ok=True)
-            # Spilled data goes to an unnamed file next to the logs (same file system, and
-            # nothing is left behind if the process dies).
-            self.files[path] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by close()
-                max_size=_SPOOL_BYTES, dir=self._directory
-            )
-            self.rows[path] = 0
-        self.files[path].write(encode_lines(part))
-        self.rows[path] += part.num_rows
+            self.spill = tempfile.TemporaryFile(dir=self._directory)  # noqa: SIM115 - close()
+        offset = self.spill.seek(0, os.SEEK_END)
+        self.spill.write(payload)
+        parts.append((offset, len(payload)))
+
+    def chunks(self, path: Path) -> Iterator[bytes]:
+        """The staged bytes of one file, in order, at most ``_COPY_BYTES`` read at a time."""
+        if self.spill is not None:
+            self.spill.flush()
+        for part in self.parts[path]:
+            if isinstance(part, bytes):
+                yield part
+                continue
+            offset, length = part
+            while length:
+                data = os.pread(self.spill.fileno(), min(_COPY_BYTES, length), offset)
+                if not data:
+                    raise OSError("prediction log: the staged run was cut short")
+                yield data
+                offset, length = offset + len(data), length - len(data)
 
     def close(self) -> None:
-        for staged in self.files.values():
-            staged.close()
+        self.parts.clear()
+        if self.spill is not None:
+            self.spill.close()
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -128,31 +160,30 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _commit(staged: dict[Path, IO[bytes]], fsync: bool) -> None:
+def _commit(staging: _Staging, fsync: bool) -> None:
     """Append each day's staged bytes under an exclusive lock; on any failure undo every file."""
     opened: list[tuple[int, int]] = []  # fd, size before this run
     created = False
     with ExitStack() as closing:
         try:
-            for path in sorted(staged):  # one lock order for every writer: no deadlock
+            paths = sorted(staging.parts)  # one lock order for every writer: no deadlock
+            for path in paths:
                 created = created or not path.exists()
                 fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
                 closing.callback(os.close, fd)  # closing the last descriptor unlocks
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 opened.append((fd, os.fstat(fd).st_size))
-            for (fd, size), path in zip(opened, sorted(staged), strict=True):
+            for (fd, size), path in zip(opened, paths, strict=True):
                 # A writer killed mid-line left a torn last line: start on a fresh line so
                 # only that line is lost (the reader counts it as corrupt), not our first one.
                 if size and os.pread(fd, 1, size - 1) != b"\n":
                     _write_all(fd, b"\n")
-                source = staged[path]
-                source.seek(0)
-                while chunk := source.read(_COPY_BYTES):
+                for chunk in staging.chunks(path):
                     _write_all(fd, chunk)
                 if fsync:
                     os.fsync(fd)
             if fsync and created:
-                _fsync_directory(next(iter(staged)).parent)
+                _fsync_directory(paths[0].parent)
         except BaseException:
             # Still holding every lock, so nobody appended after us: cut back to the old size.
             for fd, size in opened:
@@ -183,8 +214,9 @@ def append_prediction_logs(
         for records in batches:
             if len(records):
                 staging.add(record_table(records))
-        if staging.files:
-            _commit(staging.files, fsync)
+        if staging.parts:
+            target.mkdir(parents=True, exist_ok=True)
+            _commit(staging, fsync)
         return dict(staging.rows)
     except BaseException:
         if new_folder:  # a failed run leaves no empty log folder behind either
