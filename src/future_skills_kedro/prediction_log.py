@@ -397,10 +397,15 @@ def record_problems(table: pa.Table) -> dict[int, str]:
     def finite(values: pa.ChunkedArray) -> pa.ChunkedArray:  # null stays null (missing)
         return pc.is_finite(as_float(values))
 
+    missing: dict[int, list[str]] = {}
+    for name in REQUIRED_FIELDS:  # worded as the line-by-line check words it
+        mask = pc.is_null(column(name))
+        if pc.any(mask).as_py():
+            for row in np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist():
+                missing.setdefault(row, []).append(name)
+    reasons.update({row: f"missing field(s): {', '.join(names)}" for row, names in missing.items()})
     for name in RECORD_FIELDS:
         values = column(name)
-        if name in REQUIRED_FIELDS:
-            flag(pc.is_null(values), name, None)
         if name == "purpose":
             # null (an older record without purpose) matches the null in the set: allowed.
             allowed = pa.array([*PURPOSES, None], type=pa.string())

@@ -614,3 +614,19 @@ def test_a_line_longer_than_a_block_is_one_corrupt_line(tmp_path, monkeypatch):
 
     assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [(4, "invalid JSON")]
     assert len(result.frame) == 6 and result.lines_read == 7
+
+
+def test_two_records_glued_on_one_line_are_one_corrupt_line(tmp_path):
+    append_prediction_logs(log_records(3), tmp_path)
+    path = only_file(tmp_path)
+    line = path.read_text(encoding="utf-8").splitlines()[0]
+    append_lines(path, line + line, "{torn")  # both shaped like an object... almost
+    append_prediction_logs(log_records(2, "after"), tmp_path)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
+        (4, "invalid JSON"),
+        (5, "invalid JSON"),
+    ]
+    assert (len(result.frame), result.lines_read) == (5, 7)

@@ -212,31 +212,54 @@ class _WindowReader:
     def _slow_path(
         self, path: Path, first_line: int, lines: list[bytes]
     ) -> tuple[pa.Table, np.ndarray]:
-        """Each line checked alone; the good ones parsed together (halving out Arrow's refusals).
+        """The block's bad lines found and counted; its good ones parsed together.
 
-        Lines the parser refused count in ``lines_read`` here; the good ones when kept.
+        1. A line that does not start with "{" and end with "}" (a torn write, most often)
+           cannot be a record: judged alone. If the others parse, that was all: one more
+           columnar parse, whatever the number of torn lines.
+        2. Otherwise each remaining line is parsed (orjson) and checked alone, the good ones
+           parsed together again, and lines Arrow still refuses are found by halving.
+
+        Lines found corrupt count in ``lines_read`` here; the good ones when kept.
         """
+        shaped: list[bytes] = []
+        shaped_numbers: list[int] = []
+        for offset, line in enumerate(lines):
+            stripped = line.strip(_WHITESPACE)
+            if not stripped:
+                continue
+            if stripped[:1] == b"{" and stripped[-1:] == b"}":
+                shaped.append(line)
+                shaped_numbers.append(first_line + offset)
+            else:
+                self._judge(path, first_line + offset, line)
+        with suppress(pa.ArrowInvalid):
+            table = _parse(b"\n".join(shaped) + b"\n")
+            if table.num_rows == len(shaped):  # else two values shared a line: step 2
+                return table, np.asarray(shaped_numbers)
         good: list[bytes] = []
         good_numbers: list[int] = []
-        for offset, line in enumerate(lines):
-            if _is_blank(line):
-                continue
-            number = first_line + offset
-            try:
-                record = _loads(line)
-            except ValueError:
-                reason = "invalid JSON"
-            else:
-                reason = json_record_problem(record)
-            if reason is None:
+        for number, line in zip(shaped_numbers, shaped, strict=True):
+            if self._judge(path, number, line):
                 good.append(line)
                 good_numbers.append(number)
-            else:
-                self.lines_read += 1
-                self.corrupt(path, number, reason, line)
         tables, kept = self._parse_lines(path, good, good_numbers)
         table = pa.concat_tables(tables) if tables else _SCHEMA.empty_table()
         return table, np.asarray(kept, dtype=np.int64)
+
+    def _judge(self, path: Path, number: int, line: bytes) -> bool:
+        """True for a line of the record's shape and JSON types; else counted as corrupt."""
+        try:
+            record = _loads(line)
+        except ValueError:
+            reason = "invalid JSON"
+        else:
+            reason = json_record_problem(record)
+        if reason is None:
+            return True
+        self.lines_read += 1
+        self.corrupt(path, number, reason, line)
+        return False
 
     def _parse_lines(
         self, path: Path, lines: list[bytes], numbers: list[int]
