@@ -1,8 +1,6 @@
-"""The prediction-log record: purpose rule, type checks, frame <-> Arrow table."""
+"""The prediction-log record: fields, type and value checks, frame <-> Arrow table."""
 
 from __future__ import annotations
-
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,8 +10,6 @@ from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 from future_skills_kedro.prediction_log import (
     FLAT_COLUMNS,
     PredictionLogError,
-    ScoringPurpose,
-    decide_scoring_purpose,
     flat_frame,
     json_record_problem,
     prediction_log_records,
@@ -67,37 +63,6 @@ def records(rows: int = 4, **overrides) -> pd.DataFrame:
         "request_id_prefix": "run",
     } | overrides
     return prediction_log_records(features, predictions, **arguments)
-
-
-# ------------------------------------------------------------------ purpose
-
-
-@pytest.mark.parametrize(
-    ("alias", "as_of_date", "override", "purpose", "folder"),
-    [
-        ("champion", None, None, "production", None),
-        ("challenger", None, None, "shadow", "shadow/challenger/newest"),
-        ("champion", "2025-09-30", None, "backfill", "backfill/champion/2025-09-30"),
-        ("champion", date(2025, 9, 30), None, "backfill", "backfill/champion/2025-09-30"),
-        ("challenger", "2025-09-30", None, "shadow", "shadow/challenger/2025-09-30"),
-        ("champion", "2025-09-30", "production", "production", None),
-        ("champion", None, "shadow", "shadow", "shadow/champion/newest"),
-    ],
-)
-def test_purpose_rule_and_output_folder(alias, as_of_date, override, purpose, folder):
-    decision = decide_scoring_purpose(alias, as_of_date, override)
-
-    assert decision.purpose == purpose
-    assert decision.output_folder == folder
-    assert decision.reason
-
-
-def test_purpose_rule_names_the_bad_parameter():
-    with pytest.raises(ValueError, match=r"inference\.purpose must be one of .* got 'canary'"):
-        decide_scoring_purpose("champion", None, "canary")
-    with pytest.raises(ValueError, match=r"inference\.snapshot\.as_of_date must be a date"):
-        decide_scoring_purpose("champion", "last quarter")
-    assert ScoringPurpose("production", "champion", None, "").output_folder is None
 
 
 # ------------------------------------------------------------------ records and types

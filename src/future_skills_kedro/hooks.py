@@ -232,17 +232,21 @@ class ModelLifecycleHook:
 class ScoringPurposeHook:
     """A shadow or backfill scoring run writes its own outputs, never production's.
 
-    Applies :func:`~future_skills_kedro.prediction_log.decide_scoring_purpose` (the rule the
+    Applies :func:`~future_skills_kedro.scoring_purpose.decide_scoring_purpose` (the rule the
     inference node records) to the alias the catalog resolved and the merged parameters, and
-    moves the marked outputs one folder deeper (:mod:`future_skills_kedro.scoring_outputs`).
+    moves the marked outputs one folder deeper (:func:`~.scoring_purpose.reroute`).
     """
 
     @hook_impl
     def after_catalog_created(self, catalog, conf_catalog, parameters) -> None:
         from kedro.io import AbstractDataset
 
-        from future_skills_kedro.prediction_log import CHAMPION_ALIAS, decide_scoring_purpose
-        from future_skills_kedro.scoring_outputs import reroute, routed_entries
+        from future_skills_kedro.scoring_purpose import (
+            CHAMPION_ALIAS,
+            decide_scoring_purpose,
+            reroute,
+            routed_entries,
+        )
 
         alias = (conf_catalog.get("scoring_model_version") or {}).get("alias", CHAMPION_ALIAS)
         # Kedro passes the catalog's parameter entries: "parameters" holds them all, merged

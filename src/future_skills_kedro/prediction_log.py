@@ -25,8 +25,7 @@ import math
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -44,8 +43,8 @@ from future_skills_kedro.contract import (
 from future_skills_kedro.scoring import CONFIDENCE_COLUMN, PREDICTION_COLUMN
 
 # ----------------------------------------------------------------------------- why scored
+# The rule that picks one for a scoring run: future_skills_kedro.scoring_purpose.
 PRODUCTION, SHADOW, BACKFILL = PURPOSES = ("production", "shadow", "backfill")
-CHAMPION_ALIAS = "champion"
 # Records written before `purpose` existed were all scored by the champion on the newest
 # snapshot (the only thing inference could do then): they read as production.
 LEGACY_PURPOSE = PRODUCTION
@@ -135,70 +134,6 @@ def arrow_schema(timestamp_type: pa.DataType | None = None) -> pa.Schema:
         **dict.fromkeys(NUMBER_FIELDS, number),
     }
     return pa.schema([(name, by_name[name]) for name in RECORD_FIELDS])
-
-
-# ----------------------------------------------------------------------------- purpose
-
-
-@dataclass(frozen=True)
-class ScoringPurpose:
-    """Why an inference run scores, and where its own outputs go."""
-
-    purpose: str
-    alias: str
-    as_of_date: str | None  # the configured snapshot date; None = the newest quarter
-    reason: str
-
-    @property
-    def output_folder(self) -> str | None:
-        """Sub-folder of every inference output (not the logs): None for production.
-
-        ``shadow/challenger/newest``, ``backfill/champion/2025-09-30``: each alias and
-        quarter keeps its own files, and production's are never overwritten.
-        """
-        if self.purpose == PRODUCTION:
-            return None
-        return f"{self.purpose}/{self.alias}/{self.as_of_date or 'newest'}"
-
-
-def _iso_date(value: Any, name: str) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    try:
-        return date.fromisoformat(str(value).strip()[:10]).isoformat()
-    except ValueError:
-        raise ValueError(f"{name} must be a date like 2025-09-30 or null, got {value!r}") from None
-
-
-def decide_scoring_purpose(
-    alias: str, snapshot_as_of_date: Any = None, override: str | None = None
-) -> ScoringPurpose:
-    """The purpose of a scoring run, from what it was asked to do.
-
-    1. ``inference.purpose`` set: that purpose (the operator knows best);
-    2. an alias other than ``champion`` (``--params scoring_alias=challenger``): shadow;
-    3. ``inference.snapshot.as_of_date`` set (re-scoring a chosen quarter): backfill;
-    4. otherwise the champion scoring the newest snapshot: production.
-    """
-    alias = str(alias)
-    as_of_date = _iso_date(snapshot_as_of_date, "inference.snapshot.as_of_date")
-    if override is not None:
-        if override not in PURPOSES:
-            raise ValueError(
-                f"inference.purpose must be one of {', '.join(PURPOSES)} or null, got {override!r}"
-            )
-        return ScoringPurpose(override, alias, as_of_date, "set by inference.purpose")
-    if alias != CHAMPION_ALIAS:
-        reason = f"scored by alias '{alias}', not '{CHAMPION_ALIAS}'"
-        return ScoringPurpose(SHADOW, alias, as_of_date, reason)
-    if as_of_date is not None:
-        reason = f"re-scores {as_of_date} (inference.snapshot.as_of_date)"
-        return ScoringPurpose(BACKFILL, alias, as_of_date, reason)
-    return ScoringPurpose(PRODUCTION, alias, None, "the champion scoring the newest snapshot")
 
 
 # ----------------------------------------------------------------------------- records

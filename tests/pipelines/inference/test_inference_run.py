@@ -249,7 +249,7 @@ def test_unseen_categories_are_scored_and_counted_and_rows_without_signals_rejec
 def test_a_shadow_run_keeps_its_own_outputs_and_stays_out_of_monitoring(trained_template, tmp_path):
     """Issue 18 item 3, end to end with the real CLI: the champion, then the challenger;
     production's files stay as they were and monitoring sees production records only.
-    (Backfill runs: same hook and rule, tested in tests/test_scoring_outputs.py and
+    (Backfill runs: same hook and rule, tested in tests/test_scoring_purpose.py and
     tests/pipelines/monitoring/test_window_and_health.py.)"""
     project = clone_trained(trained_template, tmp_path)
     assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--tags", "inference"))

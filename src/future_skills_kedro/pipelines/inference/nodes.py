@@ -30,12 +30,13 @@ from future_skills_kedro.pipelines.data_engineering import (
     build_feature_table,
     missing_feature_reasons,
 )
-from future_skills_kedro.prediction_log import decide_scoring_purpose, prediction_log_records
+from future_skills_kedro.prediction_log import prediction_log_records
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
     PROBABILITY_COLUMNS,
 )
+from future_skills_kedro.scoring_purpose import decide_scoring_purpose
 from future_skills_kedro.tracking import as_mlflow_metrics
 
 logger = logging.getLogger(__name__)

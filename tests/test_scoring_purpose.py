@@ -1,14 +1,51 @@
-"""Which catalog entries move with the scoring purpose, and where to."""
+"""Why a scoring run scores (the purpose rule) and where its outputs go (catalog entries
+and the hook, in real Kedro sessions)."""
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
+import pytest
 from kedro.config import OmegaConfigLoader
 
-from future_skills_kedro.scoring_outputs import reroute, routed_entries
+from future_skills_kedro.scoring_purpose import (
+    ScoringPurpose,
+    decide_scoring_purpose,
+    reroute,
+    routed_entries,
+)
 from tests.conftest import PROJECT_ROOT, kedro_env, run_python
+
+
+@pytest.mark.parametrize(
+    ("alias", "as_of_date", "override", "purpose", "folder"),
+    [
+        ("champion", None, None, "production", None),
+        ("challenger", None, None, "shadow", "shadow/challenger/newest"),
+        ("champion", "2025-09-30", None, "backfill", "backfill/champion/2025-09-30"),
+        ("champion", date(2025, 9, 30), None, "backfill", "backfill/champion/2025-09-30"),
+        ("challenger", "2025-09-30", None, "shadow", "shadow/challenger/2025-09-30"),
+        ("champion", "2025-09-30", "production", "production", None),
+        ("champion", None, "shadow", "shadow", "shadow/champion/newest"),
+    ],
+)
+def test_purpose_rule_and_output_folder(alias, as_of_date, override, purpose, folder):
+    decision = decide_scoring_purpose(alias, as_of_date, override)
+
+    assert decision.purpose == purpose
+    assert decision.output_folder == folder
+    assert decision.reason
+
+
+def test_purpose_rule_names_the_bad_parameter():
+    with pytest.raises(ValueError, match=r"inference\.purpose must be one of .* got 'canary'"):
+        decide_scoring_purpose("champion", None, "canary")
+    with pytest.raises(ValueError, match=r"inference\.snapshot\.as_of_date must be a date"):
+        decide_scoring_purpose("champion", "last quarter")
+    assert ScoringPurpose("production", "champion", None, "").output_folder is None
+
 
 INFERENCE_OUTPUTS = {
     "scoring_snapshot",
