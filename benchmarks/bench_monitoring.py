@@ -53,7 +53,7 @@ def build_inputs(size: int, folder: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from future_skills_kedro.contract import FEATURE_COLUMNS, KEY_COLUMNS
     from future_skills_kedro.datagen import GeneratorConfig, generate
-    from future_skills_kedro.datasets.prediction_logs import prediction_log_records
+    from future_skills_kedro.prediction_log import prediction_log_records
     from tests.pipelines.monitoring.scenarios import oracle_scores
 
     world = generate(GeneratorConfig(seed=7))  # the committed sample's size: 40 500 labels
@@ -72,9 +72,11 @@ def build_inputs(size: int, folder: Path) -> None:
     current = prediction_log_records(
         rows,
         oracle_scores(world, rows),
+        purpose="production",
         model_name="bench-model",  # synthetic: no registry involved
         model_version="3",
         model_semver="1.2.0",
+        model_alias="champion",
         latency_ms=rng.gamma(2.0, 5.0, size),
         scored_at=list(stamps),
         request_id_prefix="bench",

@@ -344,6 +344,39 @@ class ModelLifecycleHook:
             logger.exception("could not mark the versions of run %s", self._mlflow_run_id)
 
 
+class ScoringPurposeHook:
+    """A shadow or backfill scoring run writes its own outputs, never production's.
+
+    Applies :func:`~future_skills_kedro.scoring_purpose.decide_scoring_purpose` (the rule the
+    inference node records) to the alias the catalog resolved and the merged parameters, and
+    moves the marked outputs one folder deeper (:func:`~.scoring_purpose.reroute`).
+    """
+
+    @hook_impl
+    def after_catalog_created(self, catalog, conf_catalog, parameters) -> None:
+        from kedro.io import AbstractDataset
+
+        from future_skills_kedro.scoring_purpose import (
+            CHAMPION_ALIAS,
+            decide_scoring_purpose,
+            reroute,
+            routed_entries,
+        )
+
+        alias = (conf_catalog.get("scoring_model_version") or {}).get("alias", CHAMPION_ALIAS)
+        # Kedro passes the catalog's parameter entries: "parameters" holds them all, merged
+        # with --params.
+        inference = (parameters.get("parameters") or {}).get("inference") or {}
+        decision = decide_scoring_purpose(
+            alias, (inference.get("snapshot") or {}).get("as_of_date"), inference.get("purpose")
+        )
+        folder = decision.output_folder
+        if folder is None:
+            return
+        for name, config in routed_entries(conf_catalog).items():
+            catalog[name] = AbstractDataset.from_config(name, reroute(config, folder))
+
+
 def _git_sha(project_path) -> str:
     """The checkout's commit, with "+dirty" for local changes; "unknown" outside git."""
     try:

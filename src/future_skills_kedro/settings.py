@@ -9,18 +9,21 @@ from future_skills_kedro.hooks import (
     MlflowTrackingSetupHook,
     ModelLifecycleHook,
     ParameterValidationHook,
+    ScoringPurposeHook,
 )
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
 # MlflowTrackingSetupHook before it (tryfirst), ModelLifecycleHook after it (trylast).
 # pluggy calls the last registered first among tryfirst hooks: ParameterValidationHook checks
 # the parameters before MlflowTrackingSetupHook reads them. MlflowRunFailureHook wraps the
-# pipeline-run hooks of all (its position does not matter).
+# pipeline-run hooks of all (its position does not matter). ScoringPurposeHook moves a
+# shadow or backfill scoring run's outputs into their own folder.
 HOOKS = (
     MlflowTrackingSetupHook(),
     ParameterValidationHook(),
     ModelLifecycleHook(),
     MlflowRunFailureHook(),
+    ScoringPurposeHook(),
 )
 
 CONFIG_LOADER_ARGS = {

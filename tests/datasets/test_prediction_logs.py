@@ -1,11 +1,11 @@
-"""Prediction logs: real files in tmp_path, real processes, a real Kedro DataCatalog."""
+"""Prediction-log files: real files in tmp_path, real processes, a real Kedro DataCatalog."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
-from decimal import Decimal
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +16,15 @@ from kedro.io import DataCatalog
 from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 from future_skills_kedro.datasets import (
     PredictionLogDataset,
-    prediction_log_records,
-    prediction_logs,
+    append_prediction_logs,
     read_prediction_logs,
-    write_prediction_log,
+)
+from future_skills_kedro.datasets.prediction_logs import reader as reader_module
+from future_skills_kedro.datasets.prediction_logs import writer as writer_module
+from future_skills_kedro.prediction_log import (
+    FLAT_COLUMNS,
+    PredictionLogError,
+    prediction_log_records,
 )
 
 SCORED_AT = pd.Timestamp("2025-06-30T09:15:00.123456Z")
@@ -34,7 +39,7 @@ def scored_frames(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
             "skill_id": [f"SK{i % 11:03d}" for i in range(rows)],
             "as_of_date": pd.to_datetime(["2025-03-31"] * rows),
             "job_role_name": [f"Role {i % 7}" for i in range(rows)],
-            "department": ["Data & AI", "Finance", 'Ops "North"'] * (rows // 3)
+            "department": ["Data & AI", "Finance", 'Ops "North"\n\u2028'] * (rows // 3)
             + ["HR"] * (rows % 3),
             "seniority": rng.choice(["junior", "mid", "senior"], rows),
             "skill_name": [f"Skill {i % 11}" for i in range(rows)],
@@ -57,14 +62,18 @@ def scored_frames(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
     return features, predictions
 
 
-def log_records(rows: int, prefix: str = "batch", scored_at=SCORED_AT, seed: int = 0):
+def log_records(
+    rows: int, prefix: str = "batch", scored_at=SCORED_AT, seed: int = 0, purpose="production"
+):
     features, predictions = scored_frames(rows, seed)
     return prediction_log_records(
         features,
         predictions,
+        purpose=purpose,
         model_name="future-skills-model",
         model_version=3,
         model_semver="1.2.0",
+        model_alias="champion" if purpose == "production" else "challenger",
         latency_ms=np.linspace(1.0, 9.5, rows),
         scored_at=scored_at,
         request_id_prefix=prefix,
@@ -76,33 +85,41 @@ def only_file(directory: Path) -> Path:
     return path
 
 
+def first_line(directory: Path) -> dict:
+    return json.loads(only_file(directory).read_text(encoding="utf-8").splitlines()[0])
+
+
+def append_lines(path: Path, *lines: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))
+
+
 # ------------------------------------------------------------------ writer + reader
 
 
 def test_round_trip_returns_every_value_with_sane_types(tmp_path):
     records = log_records(60)
 
-    written = write_prediction_log(records, tmp_path)
+    written = append_prediction_logs(records, tmp_path)
     result = read_prediction_logs(tmp_path)
 
     assert written == {tmp_path / "predictions_20250630.jsonl": 60}
     assert (result.files_read, result.lines_read, result.corrupt_lines) == (1, 60, 0)
-    expected = records.assign(as_of_date=records["as_of_date"].dt.strftime("%Y-%m-%d"))
-    pd.testing.assert_frame_equal(result.frame, expected)  # floats exact, dtypes equal
-    assert list(result.frame.columns[:5]) == [
-        "timestamp",
-        "request_id",
-        "model_name",
-        "model_version",
-        "model_semver",
-    ]
-    assert set(FEATURE_COLUMNS) <= set(result.frame.columns)
-    assert str(result.frame["timestamp"].dtype) == "datetime64[us, UTC]"
-    assert result.frame["model_version"].eq("3").all()
+    frame = result.frame
+    assert list(frame.columns) == list(FLAT_COLUMNS)
+    assert str(frame["timestamp"].dtype) == "datetime64[us, UTC]"
+    assert frame["timestamp"].eq(SCORED_AT).all()
+    assert frame["as_of_date"].eq("2025-03-31").all()
+    for column in ("request_id", "purpose", "model_alias", "department", "prediction"):
+        assert frame[column].tolist() == records[column].tolist(), column
+    for column in ("horizon_years", "trend_score", "prob_HIGH", "confidence", "latency_ms"):
+        assert frame[column].dtype == "float64"
+        # Floats come back bit for bit; NaN (a missing feature) as NaN.
+        np.testing.assert_array_equal(frame[column], records[column].astype("float64"))
 
 
-def test_log_line_layout_is_flat_with_nested_keys_features_probabilities(tmp_path):
-    write_prediction_log(log_records(1), tmp_path)
+def test_log_line_layout(tmp_path):
+    append_prediction_logs(log_records(1), tmp_path)
 
     line = only_file(tmp_path).read_text(encoding="utf-8")
     record = json.loads(line)
@@ -111,9 +128,11 @@ def test_log_line_layout_is_flat_with_nested_keys_features_probabilities(tmp_pat
     assert list(record) == [
         "timestamp",
         "request_id",
+        "purpose",
         "model_name",
         "model_version",
         "model_semver",
+        "model_alias",
         "keys",
         "features",
         "prediction",
@@ -122,68 +141,38 @@ def test_log_line_layout_is_flat_with_nested_keys_features_probabilities(tmp_pat
         "latency_ms",
     ]
     assert record["timestamp"] == "2025-06-30T09:15:00.123456Z"
+    assert (record["purpose"], record["model_alias"], record["model_version"]) == (
+        "production",
+        "champion",
+        "3",
+    )
     assert record["keys"] == {
         "job_role_id": "JR000",
         "skill_id": "SK000",
         "as_of_date": "2025-03-31",
     }
     assert list(record["features"]) == list(FEATURE_COLUMNS)
+    assert record["features"]["scarcity_index"] is None  # NaN is written as null
+    assert isinstance(record["features"]["horizon_years"], int)
     assert list(record["probabilities"]) == list(NEED_LEVELS)
     assert record["confidence"] == max(record["probabilities"].values())
 
 
-def test_numpy_and_pandas_values_serialise_one_json_object_per_line(tmp_path):
-    rows = 300
-    base = log_records(rows).drop(columns=list(FEATURE_COLUMNS))
-    odd = np.arange(rows) % 2 == 1
-    features = pd.DataFrame(
-        {
-            "count": np.arange(rows, dtype=np.int64),
-            "ratio": np.full(rows, 0.1, dtype=np.float32),
-            "flag": np.array(odd, dtype=np.bool_),
-            "maybe": np.where(odd, np.nan, 2.5),
-            "missing_kinds": pd.Series([None, pd.NA, np.nan] * 100, dtype=object),
-            "nullable_int": pd.array([7, None] * 150, dtype="Int64"),
-            "level": pd.Categorical(["LOW", "HIGH", None] * 100),
-            "when": pd.Series([pd.Timestamp("2025-01-02 03:04:05.5", tz="Europe/Paris")] * rows),
-            "mixed": pd.Series(
-                [np.int64(5), Decimal("1.25"), np.datetime64("2025-02-01"), "multi\nline\u2028"]
-                * 75,
-                dtype=object,
-            ),
-        }
-    )
-    records = pd.concat([base, features], axis=1)
+def test_text_with_line_breaks_stays_on_one_line(tmp_path):
+    append_prediction_logs(log_records(3), tmp_path)
 
-    write_prediction_log(records, tmp_path)
+    text = only_file(tmp_path).read_text(encoding="utf-8")
 
-    lines = only_file(tmp_path).read_bytes().split(b"\n")
-    assert lines[-1] == b"" and len(lines) == rows + 1  # one line per row, nothing else
-    decoded = [json.loads(line)["features"] for line in lines[:-1]]
-    assert [item["count"] for item in decoded] == list(range(rows))
-    assert {item["ratio"] for item in decoded} == {0.1}  # float32 written as its own repr
-    assert [item["flag"] for item in decoded[:2]] == [False, True]
-    assert [item["maybe"] for item in decoded[:2]] == [2.5, None]
-    assert {item["missing_kinds"] for item in decoded} == {None}
-    assert [item["nullable_int"] for item in decoded[:2]] == [7, None]
-    assert [item["level"] for item in decoded[:3]] == ["LOW", "HIGH", None]
-    assert decoded[0]["when"] == "2025-01-02T02:04:05.500000Z"
-    assert [item["mixed"] for item in decoded[:4]] == [5, 1.25, "2025-02-01", "multi\nline\u2028"]
-    # No raw line separator of any kind inside a line, for any line-oriented tool.
-    assert all("\u2028" not in line.decode() for line in lines)
-
-    frame = read_prediction_logs(tmp_path).frame
-    assert len(frame) == rows
-    assert frame["count"].tolist() == list(range(rows))
-    assert frame["flag"].dtype == bool
+    assert len(text.splitlines()) == 3  # str.splitlines() splits on U+2028 too
+    assert "\\u2028" in text and "\u2028" not in text
+    assert read_prediction_logs(tmp_path).frame["department"].iloc[2] == 'Ops "North"\n\u2028'
 
 
-def test_batch_is_split_by_the_utc_day_of_each_timestamp(tmp_path):
-    # ISO strings with offsets are accepted as they come.
+def test_a_run_is_split_by_the_utc_day_of_each_timestamp(tmp_path):
     stamps = ["2025-06-30T23:59:59.999999Z", "2025-07-01T01:30:00+02:00", "2025-07-01T00:00:00Z"]
     records = log_records(3).assign(timestamp=stamps)
 
-    written = write_prediction_log(records, tmp_path)
+    written = append_prediction_logs(records, tmp_path)
 
     assert written == {
         tmp_path / "predictions_20250630.jsonl": 2,  # 01:30+02:00 is 23:30 UTC on the 30th
@@ -193,63 +182,77 @@ def test_batch_is_split_by_the_utc_day_of_each_timestamp(tmp_path):
     assert read["request_id"].tolist() == ["batch-0", "batch-1", "batch-2"]
 
 
-def test_writer_refuses_records_without_required_columns_and_writes_nothing(tmp_path):
-    records = log_records(3).drop(columns=["latency_ms"])
+def test_an_invalid_record_fails_the_run_and_writes_nothing(tmp_path):
+    append_prediction_logs(log_records(10, "first"), tmp_path)
+    before = only_file(tmp_path).read_bytes()
+    broken = log_records(10, "second")
+    broken["prediction"] = broken["prediction"].astype(object)
+    broken.loc[9, "prediction"] = 42  # the last record: everything before it was fine
 
-    with pytest.raises(ValueError, match="latency_ms"):
-        write_prediction_log(records, tmp_path)
+    with pytest.raises(PredictionLogError, match=r"record 9 \(request_id second-9\): prediction"):
+        append_prediction_logs(broken, tmp_path)
 
-    assert not list(tmp_path.iterdir())
+    assert only_file(tmp_path).read_bytes() == before
+    new_folder = tmp_path / "new"
+    with pytest.raises(PredictionLogError, match="missing column"):
+        append_prediction_logs(log_records(3).drop(columns=["latency_ms"]), new_folder)
+    assert not new_folder.exists()
 
 
-def test_prediction_log_records_builds_unique_ids_and_confidence(tmp_path):
-    features, predictions = scored_frames(5)
-    predictions = predictions.drop(columns=["confidence"]).set_axis(list("abcde"))
+def test_chunks_of_a_run_are_written_all_or_nothing(tmp_path):
+    def chunks(fail_at: int | None):
+        for index in range(4):
+            if index == fail_at:
+                raise RuntimeError("scoring failed in chunk 2")
+            yield log_records(50, f"chunk{index}", seed=index)
 
-    records = prediction_log_records(
-        features,
-        predictions,
-        model_name="m",
-        model_version="1",
-        model_semver="1.0.0",
-        latency_ms=2.0,
-    )
+    with pytest.raises(RuntimeError, match="chunk 2"):
+        append_prediction_logs(chunks(fail_at=2), tmp_path)
+    assert not list(tmp_path.glob("*.jsonl"))
 
-    assert records["request_id"].is_unique
-    assert records["timestamp"].dt.tz is not None
-    np.testing.assert_allclose(
-        records["confidence"], predictions[[f"prob_{c}" for c in NEED_LEVELS]].max(axis=1)
-    )
-    assert records["prediction"].tolist() == predictions["predicted_need_level"].tolist()
-    with pytest.raises(ValueError, match="4 predictions"):
-        prediction_log_records(
-            features,
-            predictions.iloc[:4],
-            model_name="m",
-            model_version="1",
-            model_semver="1.0.0",
-            latency_ms=2.0,
-        )
+    written = append_prediction_logs(chunks(fail_at=None), tmp_path)
+
+    assert written == {tmp_path / "predictions_20250630.jsonl": 200}
+    frame = read_prediction_logs(tmp_path).frame
+    assert frame["request_id"].str.split("-").str[0].unique().tolist() == [
+        "chunk0",
+        "chunk1",
+        "chunk2",
+        "chunk3",
+    ]
+
+
+def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 10_000)  # ~10 records in memory
+    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 8)
+    staged = {}
+    real_commit = writer_module._commit
+
+    def commit(staging, fsync):
+        staged["in_memory"] = staging.bytes_in_memory
+        staged["spilled"] = staging.spill.seek(0, os.SEEK_END)
+        staged["spill_name"] = staging.spill.name
+        real_commit(staging, fsync)
+
+    monkeypatch.setattr(writer_module, "_commit", commit)
+    chunks = (log_records(100, f"c{index}", seed=index) for index in range(5))
+
+    append_prediction_logs(chunks, tmp_path)
+
+    file_bytes = only_file(tmp_path).stat().st_size
+    assert staged["in_memory"] <= 10_000
+    assert staged["in_memory"] + staged["spilled"] == file_bytes  # the rest went to disk
+    assert isinstance(staged["spill_name"], int)  # an unnamed file: nothing left behind
+    assert list(tmp_path.iterdir()) == [tmp_path / "predictions_20250630.jsonl"]
+    frame = read_prediction_logs(tmp_path).frame
+    assert frame["request_id"].tolist() == [f"c{c}-{r}" for c in range(5) for r in range(100)]
 
 
 # ------------------------------------------------------------------ crash safety
 
 
-def test_unserialisable_value_in_last_row_writes_nothing(tmp_path):
-    write_prediction_log(log_records(10, "first"), tmp_path)
-    before = only_file(tmp_path).read_bytes()
-    broken = log_records(10, "second")
-    broken["job_role_name"] = broken["job_role_name"].astype(object)
-    broken.loc[9, "job_role_name"] = object()  # fails while encoding, after 9 good rows
-
-    with pytest.raises(TypeError, match="cannot serialise"):
-        write_prediction_log(broken, tmp_path)
-
-    assert only_file(tmp_path).read_bytes() == before
-
-
-def test_failure_in_the_middle_of_writing_rolls_the_file_back(tmp_path, monkeypatch):
-    write_prediction_log(log_records(10, "first"), tmp_path)
+def test_failure_in_the_middle_of_writing_rolls_every_file_back(tmp_path, monkeypatch):
+    append_prediction_logs(log_records(10, "first"), tmp_path)
     before = only_file(tmp_path).read_bytes()
     real_write = os.write
 
@@ -259,7 +262,7 @@ def test_failure_in_the_middle_of_writing_rolls_the_file_back(tmp_path, monkeypa
 
     monkeypatch.setattr(os, "write", write_half_then_fail)
     with pytest.raises(OSError, match="No space left"):
-        write_prediction_log(log_records(50, "second"), tmp_path)
+        append_prediction_logs(log_records(50, "second"), tmp_path)
     monkeypatch.undo()
 
     assert only_file(tmp_path).read_bytes() == before
@@ -276,7 +279,7 @@ def test_short_writes_are_completed(tmp_path, monkeypatch):
         return real_write(fd, bytes(data[:1000]))
 
     monkeypatch.setattr(os, "write", write_at_most_1000_bytes)
-    write_prediction_log(log_records(40), tmp_path)
+    append_prediction_logs(log_records(40), tmp_path)
     monkeypatch.undo()
 
     assert len(calls) > 10
@@ -284,19 +287,21 @@ def test_short_writes_are_completed(tmp_path, monkeypatch):
     assert (len(result.frame), result.corrupt_lines) == (40, 0)
 
 
-def test_line_torn_by_a_killed_writer_is_only_line_lost(tmp_path):
-    write_prediction_log(log_records(5, "first"), tmp_path)
+def test_line_torn_by_a_killed_writer_is_the_only_line_lost(tmp_path):
+    append_prediction_logs(log_records(5, "first"), tmp_path)
     path = only_file(tmp_path)
     whole_line = path.read_bytes().split(b"\n")[0]
     with path.open("ab") as handle:  # what kill -9 in the middle of os.write leaves behind
         handle.write(whole_line[: len(whole_line) // 2])
 
-    write_prediction_log(log_records(5, "second"), tmp_path)
+    append_prediction_logs(log_records(5, "second"), tmp_path)
     result = read_prediction_logs(tmp_path)
 
     assert result.corrupt_lines == 1
-    assert result.corrupt_examples[0].line_number == 6
-    assert result.corrupt_examples[0].reason == "invalid JSON"
+    assert (result.corrupt_examples[0].line_number, result.corrupt_examples[0].reason) == (
+        6,
+        "invalid JSON",
+    )
     assert result.frame["request_id"].str.split("-").str[0].value_counts().to_dict() == {
         "first": 5,
         "second": 5,
@@ -305,21 +310,21 @@ def test_line_torn_by_a_killed_writer_is_only_line_lost(tmp_path):
 
 # ------------------------------------------------------------------ concurrent writers
 
-BATCHES_PER_WRITER = 12
-ROWS_PER_BATCH = 1500
+RUNS_PER_WRITER = 12
+ROWS_PER_RUN = 1500
 
 
-def _write_many_batches(directory: str, writer: str) -> None:
-    for batch in range(BATCHES_PER_WRITER):
-        records = log_records(ROWS_PER_BATCH, f"{writer}.{batch}", seed=batch)
-        write_prediction_log(records, directory, fsync=False)
+def _write_many_runs(directory: str, writer: str) -> None:
+    for run in range(RUNS_PER_WRITER):
+        records = log_records(ROWS_PER_RUN, f"{writer}.{run}", seed=run)
+        append_prediction_logs(records, directory, fsync=False)
 
 
 def test_concurrent_writer_processes_never_interleave_lose_or_duplicate_rows(tmp_path):
     # spawn: fresh interpreters, as two separate `kedro run`s would be.
     context = multiprocessing.get_context("spawn")
     writers = [
-        context.Process(target=_write_many_batches, args=(str(tmp_path), name))
+        context.Process(target=_write_many_runs, args=(str(tmp_path), name))
         for name in ("alpha", "beta")
     ]
     for process in writers:
@@ -329,58 +334,165 @@ def test_concurrent_writer_processes_never_interleave_lose_or_duplicate_rows(tmp
     assert [process.exitcode for process in writers] == [0, 0]
 
     result = read_prediction_logs(tmp_path)
-    expected_rows = 2 * BATCHES_PER_WRITER * ROWS_PER_BATCH
+    expected_rows = 2 * RUNS_PER_WRITER * ROWS_PER_RUN
     assert (result.files_read, result.corrupt_lines) == (1, 0)
     assert result.lines_read == len(result.frame) == expected_rows
     assert result.frame["request_id"].nunique() == expected_rows
-    # Each batch landed in one piece: its rows are contiguous in the file.
-    batch_of_row = result.frame["request_id"].str.rsplit("-", n=1).str[0]
-    runs = (batch_of_row != batch_of_row.shift()).sum()
-    assert runs == 2 * BATCHES_PER_WRITER
+    # Each run landed in one piece: its rows are contiguous in the file.
+    run_of_row = result.frame["request_id"].str.rsplit("-", n=1).str[0]
+    assert (run_of_row != run_of_row.shift()).sum() == 2 * RUNS_PER_WRITER
 
 
 # ------------------------------------------------------------------ reader
 
 
-@pytest.fixture(params=["default parser", "standard library parser"])
-def line_parser(request, monkeypatch):
-    """The reader with its fast parser (orjson when installed) and with the stdlib's."""
-    if request.param == "standard library parser":
-        monkeypatch.setattr(prediction_logs, "_fast_loads", json.loads)
-    return request.param
-
-
-def test_reader_skips_and_counts_corrupt_lines(tmp_path, line_parser):
-    write_prediction_log(log_records(4), tmp_path)
+def test_reader_skips_and_counts_corrupt_lines_with_their_reason(tmp_path):
+    append_prediction_logs(log_records(4), tmp_path)
     path = only_file(tmp_path)
-    good = path.read_bytes().split(b"\n")[0].decode()
+    good = path.read_text(encoding="utf-8").splitlines()[0]
     record = json.loads(good)
-    bad_lines = [
+    append_lines(
+        path,
         "this is not json",
-        good[: len(good) // 3],  # truncated
+        good[: len(good) // 3],  # torn
         "",  # blank: padding, not corruption
         "   ",
         "[1, 2, 3]",
         json.dumps({k: v for k, v in record.items() if k != "features"}),
         json.dumps({**record, "timestamp": "yesterday"}),
-    ]
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(bad_lines) + "\n")
-    write_prediction_log(log_records(3, "after"), tmp_path)
+        good + good,  # two records glued on one line
+    )
+    append_prediction_logs(log_records(3, "after"), tmp_path)
 
     result = read_prediction_logs(tmp_path)
 
     assert len(result.frame) == 7
-    assert result.corrupt_lines == 5
-    assert result.lines_read == 12
+    assert result.corrupt_lines == 6
+    assert result.lines_read == 13
     assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
         (5, "invalid JSON"),
         (6, "invalid JSON"),
         (9, "not a JSON object"),
         (10, "missing field(s): features"),
-        (11, "invalid timestamp"),
+        (11, 'timestamp: "yesterday" is not an ISO 8601 time'),
+        (12, "invalid JSON"),
     ]
     assert result.corrupt_examples[0].excerpt == "this is not json"
+    assert result.corrupt_examples[0].file == str(path)
+
+
+def test_wrong_typed_records_are_corrupt_not_predictions(tmp_path):
+    """Issue 11 item 3: the example record counts as corrupt, with the reason."""
+    append_prediction_logs(log_records(6), tmp_path)
+    path = only_file(tmp_path)
+    record = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    wrong = [
+        {**record, "prediction": 42, "confidence": "high"},
+        {**record, "features": {**record["features"], "trend_score": "rising"}},
+        {**record, "features": {**record["features"], "department": 7}},
+        {**record, "prediction": "EXTREME"},
+        {**record, "probabilities": {**record["probabilities"], "HIGH": 1.7}},
+        {**record, "confidence": None},
+        {**record, "purpose": "experiment"},
+    ]
+    append_lines(path, *(json.dumps(item) for item in wrong))
+    append_prediction_logs(log_records(2, "after"), tmp_path)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert len(result.frame) == 8
+    assert set(result.frame["prediction"]) <= set(NEED_LEVELS)
+    assert result.corrupt_lines == 7
+    assert result.lines_read == 15
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
+        (
+            7,
+            'prediction: 42 is not one of LOW, MEDIUM, HIGH; confidence: "high" is not a number '
+            "in [0, 1]",
+        ),
+        (8, 'features.trend_score: "rising" is not a number'),
+        (9, "features.department: 7 is not a string"),
+        (10, 'prediction: "EXTREME" is not one of LOW, MEDIUM, HIGH'),
+        (11, "probabilities.HIGH: 1.7 is not a number in [0, 1]"),
+        (12, "missing field(s): confidence"),
+        (13, 'purpose: "experiment" is not one of production, shadow, backfill'),
+    ]
+
+
+def test_a_corrupt_line_costs_its_block_a_slow_parse_not_the_rest_of_the_file(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(reader_module, "_READ_BLOCK_BYTES", 20_000)  # ~20 lines per block
+    append_prediction_logs(log_records(200, "a"), tmp_path)
+    path = only_file(tmp_path)
+    append_lines(path, "{torn", "", json.dumps({**first_line(tmp_path), "prediction": "X"}))
+    append_prediction_logs(log_records(200, "b", seed=1), tmp_path)
+    slow_blocks = []
+    real_slow_path = reader_module._WindowReader._slow_path
+
+    def counting(self, *args):
+        slow_blocks.append(args[1])
+        return real_slow_path(self, *args)
+
+    monkeypatch.setattr(reader_module._WindowReader, "_slow_path", counting)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert len(slow_blocks) == 1  # only the block holding the torn line
+    assert len(result.frame) == 400
+    assert result.frame["request_id"].tolist() == [f"a-{i}" for i in range(200)] + [
+        f"b-{i}" for i in range(200)
+    ]
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
+        (201, "invalid JSON"),
+        (203, 'prediction: "X" is not one of LOW, MEDIUM, HIGH'),
+    ]
+    assert result.lines_read == 402
+
+
+def test_blank_lines_keep_line_numbers_exact_on_the_fast_path(tmp_path):
+    append_prediction_logs(log_records(3), tmp_path)
+    path = only_file(tmp_path)
+    record = first_line(tmp_path)
+    append_lines(path, "", "  ", json.dumps({**record, "confidence": 2.0}))
+
+    result = read_prediction_logs(tmp_path)
+
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
+        (6, "confidence: 2.0 is not a number in [0, 1]")
+    ]
+    assert (len(result.frame), result.lines_read) == (3, 4)
+
+
+def test_records_without_purpose_read_as_production(tmp_path):
+    append_prediction_logs(log_records(2), tmp_path)
+    path = only_file(tmp_path)
+    legacy = {k: v for k, v in first_line(tmp_path).items() if k not in ("purpose", "model_alias")}
+    append_lines(path, json.dumps(legacy))
+
+    result = read_prediction_logs(tmp_path, purposes=["production"])
+
+    assert result.corrupt_lines == 0
+    assert result.frame["purpose"].tolist() == ["production"] * 3
+    assert result.frame["model_alias"].isna().tolist() == [False, False, True]
+
+
+def test_purposes_select_records_and_count_the_others(tmp_path):
+    append_prediction_logs(log_records(5, "prod"), tmp_path)
+    append_prediction_logs(log_records(3, "shadow", purpose="shadow"), tmp_path)
+    append_prediction_logs(log_records(2, "backfill", purpose="backfill"), tmp_path)
+
+    production = read_prediction_logs(tmp_path, purposes=["production"])
+    two = read_prediction_logs(tmp_path, purposes=["production", "shadow"])
+    everything = read_prediction_logs(tmp_path)
+
+    assert production.frame["request_id"].str.startswith("prod").all()
+    assert len(production.frame) == 5
+    assert production.excluded_by_purpose == {"shadow": 3, "backfill": 2}
+    assert len(two.frame) == 8 and two.excluded_by_purpose == {"backfill": 2}
+    assert len(everything.frame) == 10 and everything.excluded_by_purpose == {}
+    with pytest.raises(ValueError, match="purposes"):
+        read_prediction_logs(tmp_path, purposes=["canary"])
 
 
 def test_window_selects_files_by_name_and_rows_by_timestamp(tmp_path):
@@ -391,8 +503,7 @@ def test_window_selects_files_by_name_and_rows_by_timestamp(tmp_path):
         "2025-06-30T23:59:59.999999Z",
         "2025-07-01T00:00:00Z",
     ]
-    records = log_records(len(stamps)).assign(timestamp=stamps)
-    write_prediction_log(records, tmp_path)
+    append_prediction_logs(log_records(len(stamps)).assign(timestamp=stamps), tmp_path)
     # Outside every window below: would add a corrupt line if it were read.
     (tmp_path / "predictions_20250601.jsonl").write_text("garbage\n")
     (tmp_path / "notes.jsonl").write_text("garbage\n")
@@ -410,20 +521,24 @@ def test_window_selects_files_by_name_and_rows_by_timestamp(tmp_path):
     assert (instants.files_read, instants.corrupt_lines) == (2, 0)
     assert instants.frame["request_id"].tolist() == ["batch-2", "batch-3", "batch-4"]
     assert nothing.files_read == 0 and nothing.frame.empty
-    assert "timestamp" in nothing.frame.columns
+    assert list(nothing.frame.columns) == list(FLAT_COLUMNS)
     assert read_prediction_logs(tmp_path).corrupt_lines == 1  # no window: every log file
     with pytest.raises(ValueError, match="after end"):
         read_prediction_logs(tmp_path, start="2025-07-02", end="2025-07-01")
 
 
-def test_integers_beyond_64_bits_are_read_back(tmp_path, line_parser):
-    records = log_records(3).assign(big=pd.Series([2**70, -(2**65), 1], dtype=object))
+def test_integers_beyond_64_bits_and_a_last_line_without_newline(tmp_path):
+    append_prediction_logs(log_records(2), tmp_path)
+    path = only_file(tmp_path)
+    record = first_line(tmp_path)
+    big = json.dumps({**record, "features": {**record["features"], "training_requests": 2**70}})
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(big)  # valid JSON, no newline at the end of the file
 
-    write_prediction_log(records, tmp_path)
     result = read_prediction_logs(tmp_path)
 
-    assert result.corrupt_lines == 0
-    assert result.frame["big"].tolist() == [2**70, -(2**65), 1]
+    assert (len(result.frame), result.corrupt_lines, result.lines_read) == (3, 0, 3)
+    assert result.frame["training_requests"].iloc[2] == float(2**70)
 
 
 def test_missing_directory_reads_as_empty(tmp_path):
@@ -443,29 +558,31 @@ def test_dataset_from_catalog_config_appends_and_loads(tmp_path):
                 "type": "future_skills_kedro.datasets.PredictionLogDataset",
                 "path": str(directory),
             },
-            "recent_prediction_logs": {
+            "recent_production_logs": {
                 "type": "future_skills_kedro.datasets.PredictionLogDataset",
                 "path": str(directory),
                 "window_days": 2,
+                "purposes": ["production"],
             },
         }
     )
     assert not catalog.exists("prediction_logs")
 
     catalog.save("prediction_logs", log_records(20, "first"))
-    catalog.save("prediction_logs", log_records(30, "second"))
+    catalog.save("prediction_logs", (log_records(15, f"chunk{i}") for i in range(2)))
     now = pd.Timestamp.now(tz="UTC")
     catalog.save("prediction_logs", log_records(5, "today", scored_at=now))
+    catalog.save("prediction_logs", log_records(4, "shadow", scored_at=now, purpose="shadow"))
     loaded = catalog.load("prediction_logs")
-    recent = catalog.load("recent_prediction_logs")
+    recent = catalog.load("recent_production_logs")
 
     assert catalog.exists("prediction_logs")
-    assert len(loaded) == 55 and loaded["request_id"].is_unique
+    assert len(loaded) == 59 and loaded["request_id"].is_unique
     assert loaded.attrs["files_read"] == 2
-    assert loaded.attrs["lines_read"] == 55
-    assert loaded.attrs["corrupt_lines"] == 0
+    assert (loaded.attrs["lines_read"], loaded.attrs["corrupt_lines"]) == (59, 0)
     assert loaded.attrs["corrupt_examples"] == []
     assert recent["request_id"].str.startswith("today").sum() == len(recent) == 5
+    assert recent.attrs["excluded_by_purpose"] == {"shadow": 4, "backfill": 0}
 
 
 def test_dataset_describes_itself_and_rejects_conflicting_windows(tmp_path):
@@ -474,3 +591,42 @@ def test_dataset_describes_itself_and_rejects_conflicting_windows(tmp_path):
     assert "2025-06-01" in str(dataset)
     with pytest.raises(ValueError, match="either window_days"):
         PredictionLogDataset(path=str(tmp_path), start="2025-06-01", window_days=3)
+
+
+def test_no_module_imports_the_io_layer_from_a_pipeline_node():
+    """Issue 12 item 3: nodes import the record schema, never ``datasets/``."""
+    pipelines = Path(__file__).resolve().parents[2] / "src/future_skills_kedro/pipelines"
+    offenders = [
+        str(path.relative_to(pipelines))
+        for path in pipelines.rglob("*.py")
+        if re.search(r"future_skills_kedro\.datasets", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_a_line_longer_than_a_block_is_one_corrupt_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader_module, "_READ_BLOCK_BYTES", 4096)
+    append_prediction_logs(log_records(3, "a"), tmp_path)
+    append_lines(only_file(tmp_path), "x" * 10_000)
+    append_prediction_logs(log_records(3, "b"), tmp_path)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [(4, "invalid JSON")]
+    assert len(result.frame) == 6 and result.lines_read == 7
+
+
+def test_two_records_glued_on_one_line_are_one_corrupt_line(tmp_path):
+    append_prediction_logs(log_records(3), tmp_path)
+    path = only_file(tmp_path)
+    line = path.read_text(encoding="utf-8").splitlines()[0]
+    append_lines(path, line + line, "{torn")  # both shaped like an object... almost
+    append_prediction_logs(log_records(2, "after"), tmp_path)
+
+    result = read_prediction_logs(tmp_path)
+
+    assert [(e.line_number, e.reason) for e in result.corrupt_examples] == [
+        (4, "invalid JSON"),
+        (5, "invalid JSON"),
+    ]
+    assert (len(result.frame), result.lines_read) == (5, 7)

@@ -5,9 +5,9 @@ from future_skills_kedro.datasets.prediction_logs import (
     CorruptLine,
     PredictionLogDataset,
     PredictionLogRead,
-    prediction_log_records,
+    PredictionLogWindowDataset,
+    append_prediction_logs,
     read_prediction_logs,
-    write_prediction_log,
 )
 
 __all__ = [
@@ -15,7 +15,7 @@ __all__ = [
     "CorruptLine",
     "PredictionLogDataset",
     "PredictionLogRead",
-    "prediction_log_records",
+    "PredictionLogWindowDataset",
+    "append_prediction_logs",
     "read_prediction_logs",
-    "write_prediction_log",
 ]

@@ -16,6 +16,7 @@ from future_skills_kedro.parameters.base import (
     UnitShare,
 )
 from future_skills_kedro.pipelines.inference.recommendations import ACTIONS
+from future_skills_kedro.prediction_log import PURPOSES
 
 Horizon = Literal[HORIZONS]
 Horizons = Annotated[list[Horizon], Field(min_length=1)]
@@ -118,6 +119,7 @@ class InferenceParameters(ParameterModel):
     """Snapshot scoring and the HR recommendations."""
 
     snapshot: Snapshot = Snapshot()
+    purpose: Literal[PURPOSES] | None = None
     recommendations: Recommendations = Recommendations()
 
     @model_validator(mode="after")

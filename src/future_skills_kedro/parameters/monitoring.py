@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
 from future_skills_kedro.parameters.base import (
@@ -22,6 +22,7 @@ from future_skills_kedro.parameters.base import (
 )
 from future_skills_kedro.pipelines.monitoring import drift, health, performance
 from future_skills_kedro.pipelines.monitoring.nodes import EXIT_POLICIES
+from future_skills_kedro.prediction_log import PRODUCTION, PURPOSES
 
 Feature = Literal[FEATURE_COLUMNS]
 _KIND_OF_FEATURE = {
@@ -35,6 +36,13 @@ class Window(ParameterModel):
 
     end_date: IsoDate | None = None
     days: PositiveInt = 7
+    # One purpose on the command line (--params monitoring.window.purposes=shadow): Kedro's
+    # --params cannot carry a list.
+    purposes: Annotated[
+        list[Literal[PURPOSES]],
+        BeforeValidator(lambda value: [value] if isinstance(value, str) else value),
+        Field(min_length=1),
+    ] = [PRODUCTION]
 
 
 class DriftTest(ParameterModel):

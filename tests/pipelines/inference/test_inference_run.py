@@ -244,3 +244,67 @@ def test_unseen_categories_are_scored_and_counted_and_rows_without_signals_rejec
         "rows": 6,
         "values": ["Quantum Prompt Engineer"],
     }
+
+
+def test_a_shadow_run_keeps_its_own_outputs_and_stays_out_of_monitoring(trained_template, tmp_path):
+    """Issue 18 item 3, end to end with the real CLI: the champion, then the challenger;
+    production's files stay as they were and monitoring sees production records only.
+    (Backfill runs: same hook and rule, tested in tests/test_scoring_purpose.py and
+    tests/pipelines/monitoring/test_window_and_health.py.)"""
+    project = clone_trained(trained_template, tmp_path)
+    assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--tags", "inference"))
+    production = pd.read_parquet(project / PREDICTIONS)
+    plan = (project / RECOMMENDATIONS).read_bytes()
+    champion = _champion(project)
+    mlflow_client(project).set_registered_model_alias(MODEL_NAME, "challenger", champion.version)
+
+    shadow_run = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "inference",
+        "--tags",
+        "inference",
+        "--params",
+        "scoring_alias=challenger",
+    )
+
+    assert_ok(shadow_run)
+    after = pd.read_parquet(project / PREDICTIONS)
+    assert after["request_id"].tolist() == production["request_id"].tolist()
+    assert (project / RECOMMENDATIONS).read_bytes() == plan
+    folder = Path("shadow/challenger/newest")
+    shadow = pd.read_parquet(project / PREDICTIONS.parent / folder / PREDICTIONS.name)
+    assert len(shadow) == len(production)
+    assert set(shadow["request_id"]).isdisjoint(production["request_id"])
+    summary = json.loads((project / SUMMARY.parent / folder / SUMMARY.name).read_text())
+    assert summary["purpose"]["purpose"] == "shadow"
+    assert (project / RECOMMENDATIONS.parent / folder / RECOMMENDATIONS.name).exists()
+    logs = read_prediction_logs(project / LOGS).frame
+    assert logs.groupby("purpose")["model_alias"].unique().map(list).to_dict() == {
+        "production": ["champion"],
+        "shadow": ["challenger"],
+    }
+    assert logs["purpose"].value_counts().to_dict() == {
+        "production": len(production),
+        "shadow": len(production),
+    }
+    runs = _inference_runs(project)
+    assert [run.data.params["purpose"] for run in runs] == ["production", "shadow"]
+
+    monitored = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "monitoring",
+        "--params",
+        "monitoring.exit_policy.fail_on=never",
+    )
+
+    assert_ok(monitored)
+    window = json.loads(
+        (project / "data/08_reporting/monitoring/monitoring_summary.json").read_text()
+    )["window"]
+    assert window["predictions"] == len(production)
+    assert window["excluded_by_purpose"] == {"shadow": len(production), "backfill": 0}
+    assert window["model_versions"] == {str(champion.version): len(production)}

@@ -20,7 +20,7 @@ from future_skills_kedro.contract import (
     TARGET_COLUMN,
 )
 from future_skills_kedro.datagen import GeneratorConfig, generate
-from future_skills_kedro.datasets import read_prediction_logs, write_prediction_log
+from future_skills_kedro.datasets import append_prediction_logs, read_prediction_logs
 from future_skills_kedro.parameters.project import validate_parameters
 from future_skills_kedro.pipelines.data_engineering import create_pipeline as create_de_pipeline
 from future_skills_kedro.pipelines.data_engineering import nodes as data_engineering_nodes
@@ -33,6 +33,7 @@ from future_skills_kedro.pipelines.inference.nodes import (
     build_prediction_log,
     build_predictions,
     build_scoring_snapshot,
+    decide_purpose,
     flag_unseen_categories,
     model_input_columns,
     open_champion,
@@ -281,8 +282,10 @@ def test_scoring_predictions_and_log_records_agree(tmp_path):
     assert predictions[UNSEEN_COLUMN].tolist()[-1] == "job_role_name"
     assert str(predictions["scored_at"].dt.tz) == "UTC"
 
-    log = build_prediction_log(features, scores, CHAMPION, stats)
-    write_prediction_log(log, tmp_path)
+    purpose = decide_purpose(CHAMPION, {"as_of_date": None}, None)
+    assert purpose["purpose"] == "production"
+    log = build_prediction_log(features, scores, CHAMPION, stats, purpose)
+    append_prediction_logs(log, tmp_path)
     read = read_prediction_logs(tmp_path)
     assert read.corrupt_lines == 0
     back = read.frame
@@ -292,6 +295,8 @@ def test_scoring_predictions_and_log_records_agree(tmp_path):
     assert back["model_semver"].unique().tolist() == ["1.2.0"]
     assert back["latency_ms"].unique().tolist() == [pytest.approx(stats["latency_ms"])]
     assert back["job_role_name"].tolist() == features["job_role_name"].tolist()
+    assert back["purpose"].unique().tolist() == ["production"]
+    assert back["model_alias"].unique().tolist() == [CHAMPION["alias"]]
 
 
 def test_too_many_rejected_rows_fail_scoring_with_the_reasons():

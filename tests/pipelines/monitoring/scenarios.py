@@ -19,8 +19,8 @@ import yaml
 from future_skills_kedro.contract import FEATURE_COLUMNS, KEY_COLUMNS, NEED_LEVELS, TARGET_COLUMN
 from future_skills_kedro.datagen import GeneratedData, GeneratorConfig, generate
 from future_skills_kedro.datasets.monitoring_reference import MonitoringReference
-from future_skills_kedro.datasets.prediction_logs import prediction_log_records
 from future_skills_kedro.parameters.monitoring import MonitoringParameters
+from future_skills_kedro.prediction_log import prediction_log_records
 
 PARAMETERS_FILE = Path(__file__).resolve().parents[3] / "conf/base/parameters_monitoring.yml"
 WINDOW_END = "2025-06-30"
@@ -81,6 +81,7 @@ def log_frame(
     end: str = WINDOW_END,
     seed: int = 0,
     model_version: str = "3",
+    purpose: str = "production",
 ) -> pd.DataFrame:
     """Rows scored by the oracle, each logged once at a random hour of the window's days."""
     rng = np.random.default_rng(seed)
@@ -91,9 +92,11 @@ def log_frame(
     return prediction_log_records(
         rows,
         oracle_scores(data, rows),
+        purpose=purpose,
         model_name="future-skills-model",
         model_version=model_version,
         model_semver="1.2.0",
+        model_alias="champion" if purpose == "production" else "challenger",
         latency_ms=4.0,
         scored_at=list(stamps),
         request_id_prefix=f"test{seed}",

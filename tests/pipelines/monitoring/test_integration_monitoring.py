@@ -18,10 +18,8 @@ import pytest
 
 from future_skills_kedro.contract import FEATURE_COLUMNS, NUMERIC_FEATURES
 from future_skills_kedro.datagen import GeneratorConfig, generate, write
-from future_skills_kedro.datasets.prediction_logs import (
-    prediction_log_records,
-    write_prediction_log,
-)
+from future_skills_kedro.datasets import append_prediction_logs
+from future_skills_kedro.prediction_log import prediction_log_records
 from future_skills_kedro.scoring import predict_need_levels
 from tests.conftest import copy_project, kedro_env, run_kedro
 
@@ -55,13 +53,15 @@ def _log_window(project: Path, classifier, rows: pd.DataFrame, end: str, seed: i
     records = prediction_log_records(
         rows,
         scored,
+        purpose="production",
         model_name="future-skills-model",
         model_version="1",
         model_semver="1.0.0",
+        model_alias="champion",
         latency_ms=3.0,
         scored_at=list(first + pd.to_timedelta(day * 24 + 9, unit="h")),
     )
-    write_prediction_log(records, project / LOGS)
+    append_prediction_logs(records, project / LOGS)
     return len(records)
 
 

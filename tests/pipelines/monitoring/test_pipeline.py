@@ -9,8 +9,7 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from future_skills_kedro.datasets.prediction_log_window import PredictionLogWindowDataset
-from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.datasets import PredictionLogWindowDataset, append_prediction_logs
 from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset
 from future_skills_kedro.pipelines.monitoring import create_pipeline
 from future_skills_kedro.settings import CONFIG_LOADER_ARGS
@@ -104,7 +103,7 @@ def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
     """The monitoring pipeline (SequentialRunner) with conf/production's Pushgateway entry."""
     monkeypatch.setenv(PUSHGATEWAY_URL_VARIABLE, pushgateway)
     scenario = scenarios.stationary(seed=5)
-    write_prediction_log(scenario.predictions(), tmp_path / "logs")
+    append_prediction_logs(scenario.predictions(), tmp_path / "logs")
     params = scenarios.parameters()
     params["window"] = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
     params["drift"]["engine"] = "builtin"  # the push is the subject, not Evidently

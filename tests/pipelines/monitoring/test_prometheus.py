@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from kedro.io import DatasetError
 
-from future_skills_kedro.datasets.prediction_logs import write_prediction_log
+from future_skills_kedro.datasets import append_prediction_logs
 from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset, PushgatewayDataset
 from future_skills_kedro.pipelines.monitoring import nodes
 from tests.conftest import free_port
@@ -29,6 +29,7 @@ EXPECTED_METRICS = {
     "future_skills_monitoring_window_start_timestamp_seconds",
     "future_skills_monitoring_window_end_timestamp_seconds",
     "future_skills_monitoring_window_predictions",
+    "future_skills_monitoring_excluded_predictions",
     "future_skills_monitoring_log_lines_read",
     "future_skills_monitoring_log_corrupt_lines",
     "future_skills_health_status",
@@ -59,7 +60,7 @@ def metrics_text(tmp_path_factory) -> str:
     scenario = scenarios.stationary(seed=4)
     shifted = scenarios.shift_features(scenario)
     log_dir = tmp_path_factory.mktemp("logs")
-    write_prediction_log(shifted.predictions(), log_dir)
+    append_prediction_logs(shifted.predictions(), log_dir)
     params = scenarios.parameters() | {"window": WINDOW}
     _, _, prom = run_monitoring(log_dir, scenario.reference, scenario.labels, params)
     return prom

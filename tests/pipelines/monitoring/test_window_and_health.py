@@ -10,15 +10,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from future_skills_kedro.datasets.prediction_log_window import PredictionLogWindowDataset
-from future_skills_kedro.datasets.prediction_logs import write_prediction_log
-from future_skills_kedro.parameters.monitoring import HealthRule
+from future_skills_kedro.contract import NEED_LEVELS
+from future_skills_kedro.datasets import PredictionLogWindowDataset, append_prediction_logs
+from future_skills_kedro.parameters.errors import InvalidParameters, raise_invalid
+from future_skills_kedro.parameters.monitoring import HealthRule, MonitoringParameters
 from future_skills_kedro.pipelines.monitoring import health, nodes
 from future_skills_kedro.pipelines.monitoring.nodes import MonitoringStatusError
 from tests.pipelines.monitoring import scenarios
 
-WINDOW = {"end_date": date.fromisoformat(scenarios.WINDOW_END), "days": scenarios.WINDOW_DAYS}
+WINDOW = {
+    "end_date": date.fromisoformat(scenarios.WINDOW_END),
+    "days": scenarios.WINDOW_DAYS,
+    "purposes": ["production"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +68,7 @@ def test_corrupt_lines_are_counted_and_reported(tmp_path, stationary, params, pr
     params["drift"]["engine"] = "builtin"
     log_dir = tmp_path / "logs"
     predictions = stationary.predictions()
-    write_prediction_log(predictions, log_dir)
+    append_prediction_logs(predictions, log_dir)
     day_file = log_dir / "predictions_20250627.jsonl"
     good_line = day_file.read_text().splitlines()[0]
     corrupt = (
@@ -99,7 +105,7 @@ def test_an_empty_window_is_no_data_not_a_crash(tmp_path, stationary, params, pr
     if logs == "outside":  # logs exist, but a month before the window
         old = stationary.predictions()
         old["timestamp"] = old["timestamp"] - pd.Timedelta(days=40)
-        write_prediction_log(old, log_dir)
+        append_prediction_logs(old, log_dir)
 
     summary, report, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
     assert summary["status"] == health.NO_DATA
@@ -130,7 +136,7 @@ def test_an_empty_window_is_no_data_whatever_else_fires(tmp_path, stationary, pa
     # the window: this was `degraded` and exited 0, so a silent inference job went unseen.
     params = scenarios.validated(params | {"window": {"end_date": "2099-12-31", "days": 7}})
     log_dir = tmp_path / "logs"
-    write_prediction_log(stationary.predictions(), log_dir)  # logs, all before the window
+    append_prediction_logs(stationary.predictions(), log_dir)  # logs, all before the window
 
     summary, _, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
     assert summary["status"] == health.NO_DATA
@@ -175,7 +181,7 @@ def test_a_window_of_corrupt_lines_only_is_no_data_and_still_fails(tmp_path, sta
 def test_no_champion_is_no_data(tmp_path, stationary, params, promtool):
     params["window"] = WINDOW
     log_dir = tmp_path / "logs"
-    write_prediction_log(stationary.predictions(), log_dir)
+    append_prediction_logs(stationary.predictions(), log_dir)
     summary, _, prom = run_monitoring(log_dir, None, stationary.labels, params)
     assert summary["status"] == health.NO_DATA
     assert summary["reference"] is None
@@ -187,7 +193,7 @@ def test_no_champion_is_no_data(tmp_path, stationary, params, promtool):
 def test_the_same_window_gives_the_same_summary(tmp_path, stationary, params):
     params["window"] = WINDOW
     log_dir = tmp_path / "logs"
-    write_prediction_log(scenarios.shift_features(stationary).predictions(), log_dir)
+    append_prediction_logs(scenarios.shift_features(stationary).predictions(), log_dir)
     first, _, first_prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
     second, _, second_prom = run_monitoring(
         log_dir, stationary.reference, stationary.labels, params
@@ -207,7 +213,7 @@ def test_model_age_and_prediction_volume_rules(tmp_path, stationary, params):
     params["drift"]["engine"] = "builtin"
     log_dir = tmp_path / "logs"
     predictions = stationary.predictions()
-    write_prediction_log(predictions, log_dir)
+    append_prediction_logs(predictions, log_dir)
     old = replace(stationary.reference, created_at="2024-06-30T00:00:00Z")
 
     summary, _, _ = run_monitoring(log_dir, old, stationary.labels, params)
@@ -289,3 +295,111 @@ def test_window_resolution():
         date(2025, 6, 30),
         date(2025, 6, 30),
     )
+
+
+def _prom_value(prom: str, name: str) -> float:
+    (line,) = [line for line in prom.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[-1])
+
+
+def test_wrong_typed_records_never_count_as_predictions(tmp_path, stationary, params, promtool):
+    """Issue 11 item 3: the record is corrupt, with its reason; level counts add up."""
+    params["window"] = WINDOW
+    params["drift"]["engine"] = "builtin"
+    log_dir = tmp_path / "logs"
+    predictions = stationary.predictions()
+    append_prediction_logs(predictions, log_dir)
+    day_file = log_dir / "predictions_20250627.jsonl"
+    record = json.loads(day_file.read_text().splitlines()[0])
+    record |= {"prediction": 42, "confidence": "high"}
+    record["features"]["trend_score"] = "high"  # a string where a number belongs
+    with day_file.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+    summary, _, prom = run_monitoring(log_dir, stationary.reference, stationary.labels, params)
+
+    window = summary["window"]
+    assert window["predictions"] == len(predictions)
+    assert window["corrupt_lines"] == 1
+    assert window["corrupt_examples"][0]["reason"] == (
+        'features.trend_score: "high" is not a number; prediction: 42 is not one of LOW, '
+        'MEDIUM, HIGH; confidence: "high" is not a number in [0, 1]'
+    )
+    counts = summary["prediction_drift"]["class_mix"]["current_counts"]
+    assert set(counts) == set(NEED_LEVELS)
+    levels = [
+        float(line.split()[-1])
+        for line in prom.splitlines()
+        if line.startswith("future_skills_predictions{level=")
+    ]
+    assert sum(levels) == _prom_value(prom, "future_skills_monitoring_window_predictions")
+    assert _prom_value(prom, "future_skills_monitoring_log_corrupt_lines") == 1.0
+    check_with_promtool(promtool, prom)
+
+
+def test_monitoring_reads_production_records_only_and_counts_the_rest(
+    tmp_path, stationary, params, promtool
+):
+    """Issue 18 item 3: a challenger's (shadow) and a re-scored quarter's (backfill) records in
+    the same files change nothing in production's monitoring; the summary counts them."""
+    params["window"] = WINDOW
+    params["drift"]["engine"] = "builtin"
+    production = stationary.predictions()
+    shifted = scenarios.shift_features(stationary)  # what a different model input would look like
+    shadow = scenarios.log_frame(shifted.world, shifted.production, purpose="shadow", seed=5)
+    shadow["model_version"] = "4"
+    backfill = scenarios.log_frame(
+        stationary.world, stationary.production.head(500), purpose="backfill", seed=6
+    )
+    mixed, alone = tmp_path / "mixed", tmp_path / "production_only"
+    for records in (production, shadow, backfill):
+        append_prediction_logs(records, mixed)
+    append_prediction_logs(production, alone)
+
+    summary, _, prom = run_monitoring(mixed, stationary.reference, stationary.labels, params)
+    expected, _, _ = run_monitoring(alone, stationary.reference, stationary.labels, params)
+
+    window = summary["window"]
+    assert window["predictions"] == len(production)
+    assert window["purposes"] == ["production"]
+    assert window["excluded_by_purpose"] == {"shadow": len(shadow), "backfill": 500}
+    assert window["excluded_predictions"] == len(shadow) + 500
+    assert window["model_versions"] == {"3": len(production)}
+    for part in ("status", "drift", "prediction_drift", "performance", "health"):
+        assert summary[part] == expected[part], part
+    assert 'future_skills_monitoring_excluded_predictions{purpose="shadow"}' in prom
+    check_with_promtool(promtool, prom)
+
+    # Asked for, shadow records are monitored too: and the shifted inputs show.
+    params["window"] = WINDOW | {"purposes": ["production", "shadow"]}
+    both, _, _ = run_monitoring(mixed, stationary.reference, stationary.labels, params)
+    assert both["window"]["predictions"] == len(production) + len(shadow)
+    assert both["window"]["excluded_by_purpose"] == {"backfill": 500}
+    assert both["drift"]["drifted_features"] != expected["drift"]["drifted_features"]
+
+
+def test_one_purpose_can_be_given_on_the_command_line(tmp_path, stationary):
+    log_dir = tmp_path / "logs"
+    append_prediction_logs(stationary.predictions(), log_dir)
+    shadow = scenarios.log_frame(
+        stationary.world, stationary.production.head(100), purpose="shadow"
+    )
+    append_prediction_logs(shadow, log_dir)
+    reader = PredictionLogWindowDataset(str(log_dir)).load()
+
+    # --params monitoring.window.purposes=shadow arrives as a string
+    params = scenarios.validated(
+        scenarios.parameters() | {"window": WINDOW | {"purposes": "shadow"}}
+    )
+    frame, window = nodes.load_prediction_window(reader, params["window"])
+
+    assert len(frame) == 100 and frame["purpose"].eq("shadow").all()
+    assert window["excluded_by_purpose"] == {
+        "production": len(stationary.predictions()),
+        "backfill": 0,
+    }
+    canary = scenarios.parameters() | {"window": WINDOW | {"purposes": ["canary"]}}
+    with pytest.raises(ValidationError) as error:
+        scenarios.validated(canary)
+    with pytest.raises(InvalidParameters, match=r"^monitoring\.window\.purposes.*'canary'"):
+        raise_invalid(error.value, MonitoringParameters, ("monitoring",))

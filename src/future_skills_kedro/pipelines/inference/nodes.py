@@ -2,7 +2,7 @@
 
 Pure functions (frames and dicts in, frames and dicts out); the registry, files and MLflow
 are reached through the catalog only. The one impurity is the clock: scoring is timed and
-stamped, because the prediction logs need both.
+stamped, because the prediction logs (docs/prediction-logs.md) need both.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from future_skills_kedro.contract import (
 # Training's model-input table and this snapshot come out of the very same function (tests
 # check the identity).
 from future_skills_kedro.features import build_feature_table, missing_feature_reasons
+from future_skills_kedro.prediction_log import prediction_log_records
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
     PROBABILITY_COLUMNS,
 )
+from future_skills_kedro.scoring_purpose import decide_scoring_purpose
 from future_skills_kedro.tracking import as_mlflow_metrics
 
 logger = logging.getLogger(__name__)
@@ -446,21 +448,44 @@ def build_predictions(
     return predictions.astype({"model_name": "str", "model_version": "str", "model_semver": "str"})
 
 
+def decide_purpose(
+    champion: dict[str, Any], snapshot: dict[str, Any], purpose: str | None
+) -> dict[str, Any]:
+    """Why this run scores (production, shadow or backfill): docs/prediction-logs.md.
+
+    The project's ScoringPurposeHook applies the same rule to route the run's outputs.
+    """
+    decision = decide_scoring_purpose(champion["alias"], snapshot.get("as_of_date"), purpose)
+    logger.info(
+        "scoring purpose: %s (%s)%s",
+        decision.purpose,
+        decision.reason,
+        f"; outputs under {decision.output_folder}/" if decision.output_folder else "",
+    )
+    return {
+        "purpose": decision.purpose,
+        "alias": decision.alias,
+        "reason": decision.reason,
+        "output_folder": decision.output_folder,
+    }
+
+
 def build_prediction_log(
     scorable_rows: pd.DataFrame,
     model_scores: pd.DataFrame,
     champion: dict[str, Any],
     scoring_stats: dict[str, Any],
+    scoring_purpose: dict[str, Any],
 ) -> pd.DataFrame:
-    """The batch's prediction-log records, one per scored row."""
-    from future_skills_kedro.datasets.prediction_logs import prediction_log_records
-
+    """The batch's prediction-log records, one per scored row (docs/prediction-logs.md)."""
     return prediction_log_records(
         scorable_rows.reset_index(drop=True),
         model_scores.reset_index(drop=True),
+        purpose=scoring_purpose["purpose"],
         model_name=champion["model_name"],
         model_version=champion["version"],
         model_semver=champion["semver"],
+        model_alias=champion["alias"],
         latency_ms=scoring_stats["latency_ms"],
         scored_at=scoring_stats["scored_at"],
         request_id_prefix=scoring_stats["batch_id"],
@@ -477,6 +502,7 @@ def summarise_inference(
     scoring_stats: dict[str, Any],
     champion: dict[str, Any],
     recommendations: pd.DataFrame,
+    scoring_purpose: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The run's summary (JSON), MLflow metrics and MLflow params."""
     counts = predictions[PREDICTION_COLUMN].value_counts()
@@ -498,6 +524,7 @@ def summarise_inference(
             key: champion[key]
             for key in ("model_name", "alias", "version", "semver", "stage", "run_id")
         },
+        "purpose": dict(scoring_purpose),
         "snapshot": snapshot_quality,
         "predictions": {
             "rows": len(predictions),
@@ -540,6 +567,7 @@ def summarise_inference(
         "model_version": champion["version"],
         "model_semver": champion["semver"],
         "model_run_id": champion["run_id"],
+        "purpose": scoring_purpose["purpose"],
         "snapshot_as_of_date": snapshot_quality["as_of_date"],
         "unseen_categories_source": summary["unseen_categories"]["source"],
     }

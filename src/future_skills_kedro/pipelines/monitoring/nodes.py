@@ -50,9 +50,14 @@ def resolve_window(window: Mapping[str, Any], today: date | None = None) -> tupl
 def load_prediction_window(
     log_source: Any, window: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The logged predictions of the window and what reading them found."""
+    """The logged predictions of the window and what reading them found.
+
+    Only records of ``window.purposes`` (default: production) are monitored; the others of
+    the window are counted per purpose in ``excluded_by_purpose``.
+    """
     start, end = resolve_window(window)
-    read = log_source.read(start.isoformat(), end.isoformat())
+    purposes = list(window["purposes"])
+    read = log_source.read(start.isoformat(), end.isoformat(), purposes=purposes)
     frame = read.frame
     info: dict[str, Any] = {
         "start": start.isoformat(),
@@ -72,6 +77,9 @@ def load_prediction_window(
             for example in read.corrupt_examples[:_MAX_CORRUPT_EXAMPLES]
         ],
         "predictions": len(frame),
+        "purposes": purposes,
+        "excluded_by_purpose": dict(read.excluded_by_purpose),
+        "excluded_predictions": sum(read.excluded_by_purpose.values()),
     }
     if len(frame):
         days = performance.utc_day(frame["timestamp"]).value_counts().sort_index()
@@ -81,10 +89,13 @@ def load_prediction_window(
     else:
         info["predictions_by_day"], info["model_versions"] = {}, {}
     logger.info(
-        "monitoring window %s..%s: %d predictions, %d corrupt line(s) in %d file(s)",
+        "monitoring window %s..%s: %d %s predictions (%d of other purposes left out), "
+        "%d corrupt line(s) in %d file(s)",
         info["start"],
         info["end"],
         len(frame),
+        "/".join(purposes),
+        info["excluded_predictions"],
         read.corrupt_lines,
         read.files_read,
     )

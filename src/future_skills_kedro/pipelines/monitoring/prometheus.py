@@ -75,6 +75,13 @@ class _SummaryCollector:
             "Logged predictions read in the window.",
             window.get("predictions", 0),
         )
+        excluded = window.get("excluded_by_purpose") or {}
+        yield gauge(
+            "monitoring_excluded_predictions",
+            "Logged predictions of the window left out because of their purpose.",
+            labels=["purpose"],
+            samples=[((purpose,), count) for purpose, count in sorted(excluded.items())],
+        )
         yield gauge(
             "monitoring_log_lines_read",
             "Non-blank prediction-log lines read for the window.",
