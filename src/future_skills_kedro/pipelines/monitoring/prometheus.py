@@ -219,6 +219,92 @@ class _SummaryCollector:
             "Holdout macro-F1 minus window macro-F1 (when enough labels).",
             drop.get("macro_f1"),
         )
+        yield from _estimate_families(gauge, s.get("performance_estimate") or {})
+        yield from _health_detail_families(gauge, health, reference)
+
+
+def _estimate_families(gauge, estimate: Mapping[str, Any]) -> Iterator[Any]:
+    """performance_estimate: per horizon ("all" = the whole window) and the judged drop."""
+    blocks = {"all": estimate} | dict(estimate.get("by_horizon") or {})
+    blocks = {key: block for key, block in blocks.items() if block.get("estimated")}
+
+    def per_horizon(pick) -> list:
+        return [((key,), pick(block)) for key, block in blocks.items()]
+
+    yield gauge(
+        "performance_estimate_rows",
+        "Distinct predictions (keys) the estimate is computed on.",
+        labels=["horizon"],
+        samples=per_horizon(lambda b: b["rows"]),
+    )
+    for metric in ("accuracy", "macro_f1"):
+        yield gauge(
+            f"performance_estimate_{metric}",
+            f"{metric} estimated from calibrated probabilities (no labels needed).",
+            labels=["horizon"],
+            samples=per_horizon(lambda b, m=metric: b["estimated"][m]),
+        )
+        yield gauge(
+            f"performance_estimate_{metric}_bound",
+            f"Bounds of the bootstrap interval of the estimated {metric}.",
+            labels=["horizon", "bound"],
+            samples=[
+                ((key, bound), (block.get("interval") or {}).get(metric, [None, None])[i])
+                for key, block in blocks.items()
+                for i, bound in enumerate(("low", "high"))
+            ],
+        )
+        yield gauge(
+            f"performance_estimate_realized_{metric}",
+            f"Realized {metric} of the estimated predictions that have a label.",
+            labels=["horizon"],
+            samples=per_horizon(lambda b, m=metric: (b.get("realized") or {}).get(m)),
+        )
+        yield gauge(
+            f"performance_estimate_error_{metric}",
+            f"Estimated minus realized {metric} on the labelled predictions.",
+            labels=["horizon"],
+            samples=per_horizon(lambda b, m=metric: (b.get("error") or {}).get(m)),
+        )
+    if blocks:
+        yield gauge(
+            "performance_estimate_judged",
+            "1 when the window has performance_estimate.min_rows predictions (rules apply).",
+            int(estimate.get("status") == "estimated"),
+        )
+    yield gauge(
+        "performance_estimate_macro_f1_drop",
+        "Holdout macro-F1 minus estimated macro-F1 (only when judged).",
+        (estimate.get("drop") or {}).get("macro_f1"),
+    )
+
+
+def _health_detail_families(gauge, health: Mapping[str, Any], reference) -> Iterator[Any]:
+    """What the alert rules key on: which health rules fired, the signals, the key features."""
+    fired = [issue for issue in health["issues"] if issue["severity"] in SEVERITIES]
+    yield gauge(
+        "health_rule_fired",
+        "1 per health rule that fired (the most severe per signal); status is what it makes "
+        "the health.",
+        labels=["rule", "signal", "status"],
+        samples=[((i["rule"], i["signal"], i["severity"]), 1) for i in fired],
+    )
+    yield gauge(
+        "health_signal",
+        "Value of each health signal known this run (what the rules compare).",
+        labels=["signal"],
+        samples=[
+            ((name,), value)
+            for name, value in (health.get("signals") or {}).items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        ],
+    )
+    yield gauge(
+        "important_feature",
+        "1 per feature the health rules treat as important (top permutation importance).",
+        labels=["feature"],
+        samples=[((name,), 1) for name in reference.get("important_features") or []],
+    )
 
 
 def render(summary: Mapping[str, Any], generated_at: float) -> str:
