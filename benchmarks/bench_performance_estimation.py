@@ -175,9 +175,7 @@ def main() -> None:
                         "error_macro_f1": result["error"]["macro_f1"],
                         "error_accuracy": result["error"]["accuracy"],
                         "interval_macro_f1": [low, high],
-                        "realized_in_interval": bool(
-                            low <= result["realized"]["macro_f1"] <= high
-                        ),
+                        "realized_in_interval": bool(low <= result["realized"]["macro_f1"] <= high),
                         "error_vs_true_expected_macro_f1": result["estimated"]["macro_f1"]
                         - float(expected_true["macro_f1"]),
                         "train_s": round(trained["seconds"], 2),
