@@ -2,6 +2,7 @@
 
     python benchmarks/bench_performance_estimation.py [--seeds 42,7,2024] [--quarters 4]
         [--methods vector,temperature,none]
+    python benchmarks/bench_performance_estimation.py --timing-rows 1000000
 
 For each generated world (seed) and each of its newest ``--quarters`` labelled quarters T:
 the champion is trained as the training pipeline trains it (its nodes, the committed
@@ -11,6 +12,10 @@ pipeline's estimation with T's labels. Reported per case and method: estimated a
 realized macro-F1 and accuracy, the error, whether the realized figure falls in the
 bootstrap interval, and the error against the *expected* macro-F1 under the generator's
 true probabilities (no label noise: what the estimator aims at). Prints JSON.
+
+``--timing-rows N`` instead times the monitoring node alone on a window of N distinct
+logged predictions (a calibration fitted on a synthetic holdout): its share of the
+monitoring run's budget at a million rows.
 """
 
 from __future__ import annotations
@@ -99,13 +104,73 @@ def _truth(world, rows: pd.DataFrame) -> np.ndarray:
     return matched[["p0", "p1", "p2"]].to_numpy()
 
 
+def _timing(rows: int) -> dict:
+    """The estimation node alone on a window of ``rows`` distinct logged predictions."""
+    from future_skills_kedro.datasets.monitoring_reference import MonitoringReference
+    from future_skills_kedro.pipelines.monitoring import estimation
+    from future_skills_kedro.pipelines.training.nodes import calibrate_probabilities
+
+    rng = np.random.default_rng(0)
+    levels = np.asarray(["LOW", "MEDIUM", "HIGH"], dtype=object)
+
+    def scored(n: int, quarters: list[str]) -> pd.DataFrame:
+        logits = rng.normal(size=(n, 3)) * 1.3
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        truth = (rng.random((n, 1)) > np.cumsum(probabilities, axis=1)).sum(axis=1)
+        return pd.DataFrame(
+            {
+                "job_role_id": np.char.add("R", (np.arange(n) // 3).astype(str)),
+                "skill_id": "S001",
+                "horizon_years": np.tile([1, 3, 5], n // 3 + 1)[:n],
+                "as_of_date": rng.choice(quarters, n),
+                "prob_LOW": probabilities[:, 0],
+                "prob_MEDIUM": probabilities[:, 1],
+                "prob_HIGH": probabilities[:, 2],
+                "predicted_need_level": levels[probabilities.argmax(axis=1)],
+                "future_need_level": levels[truth],
+            }
+        )
+
+    holdout = scored(5400, ["2025-03-31", "2025-06-30"])
+    settings = _params("training")["training"]["calibration"]
+    calibration, _ = calibrate_probabilities(holdout, settings)
+    window = scored(rows, ["2025-12-31"]).rename(columns={"predicted_need_level": "prediction"})
+    window = window.drop(columns="future_need_level")
+    window["timestamp"] = pd.Timestamp("2026-01-05T09:00:00Z")
+    reference = MonitoringReference(
+        model_name="future-skills-model",
+        version="1",
+        alias="champion",
+        semver="1.0.0",
+        stage="Production",
+        run_id=None,
+        created_at="2026-01-01T00:00:00Z",
+        features=holdout,
+        holdout_predictions=holdout,
+        probability_calibration=calibration,
+    )
+    no_labels = holdout.iloc[:0].astype("str")
+    params = _params("monitoring")["monitoring"]["performance_estimate"]
+    started = time.perf_counter()
+    result = estimation.estimate(window, no_labels, reference, params)
+    return {
+        "window_rows": rows,
+        "estimated_rows": result["rows"],
+        "estimate_node_s": round(time.perf_counter() - started, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="42,7,2024")
     parser.add_argument("--quarters", type=int, default=4)
     parser.add_argument("--methods", default="vector,temperature,none")
+    parser.add_argument("--timing-rows", type=int, default=None)
     args = parser.parse_args()
     logging.getLogger("kedro").setLevel(logging.WARNING)
+    if args.timing_rows:
+        print(json.dumps(_timing(args.timing_rows), indent=2))
+        return
 
     from future_skills_kedro import performance_estimation
     from future_skills_kedro.contract import NEED_LEVELS
