@@ -167,7 +167,6 @@ def main() -> None:
     parser.add_argument("--methods", default="vector,temperature,none")
     parser.add_argument("--timing-rows", type=int, default=None)
     args = parser.parse_args()
-    logging.getLogger("kedro").setLevel(logging.WARNING)
     if args.timing_rows:
         print(json.dumps(_timing(args.timing_rows), indent=2))
         return
@@ -183,6 +182,8 @@ def main() -> None:
 
     training = _params("training")["training"]
     monitoring = _params("monitoring")["monitoring"]
+    # After the imports: importing the project configures Kedro's logging (INFO).
+    logging.getLogger("kedro").setLevel(logging.WARNING)
     cases = []
     for seed in [int(s) for s in args.seeds.split(",")]:
         world = generate(GeneratorConfig(seed=seed))
