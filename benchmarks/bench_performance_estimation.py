@@ -138,7 +138,7 @@ def _timing(rows: int) -> dict:
     window = window.drop(columns="future_need_level")
     window["timestamp"] = pd.Timestamp("2026-01-05T09:00:00Z")
     reference = MonitoringReference(
-        model_name="future-skills-model",
+        model_name="bench-model",  # synthetic: no registry involved
         version="1",
         alias="champion",
         semver="1.0.0",
@@ -196,7 +196,7 @@ def main() -> None:
             logged = prediction_log_records(
                 target,
                 scored,
-                model_name="future-skills-model",
+                model_name="bench-model",  # synthetic: no registry involved
                 model_version="1",
                 model_semver="1.0.0",
                 latency_ms=1.0,
@@ -213,7 +213,7 @@ def main() -> None:
                 calibration, _ = calibrate_probabilities(trained["holdout_predictions"], settings)
                 calibration_s = time.perf_counter() - started
                 reference = MonitoringReference(
-                    model_name="future-skills-model",
+                    model_name="bench-model",  # synthetic: no registry involved
                     version="1",
                     alias="champion",
                     semver="1.0.0",
