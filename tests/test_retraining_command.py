@@ -117,6 +117,9 @@ def test_retrains_only_once_newer_labels_arrive(monitored):
     # The held-back quarter's labels arrive: retrain, and the lifecycle hook decides.
     with (project / LABELS).open("a") as handle:
         held_back.to_csv(handle, index=False, header=False)
+    dry = _json_document(_ok(run_kedro(project, *retrain, "--dry-run", "--format", "json")))
+    assert (dry["retrain"], dry["dry_run"], dry["trained"]) == (True, True, None)
+    assert len(_versions(project)) == 1  # a dry run decides, never trains
     result = run_kedro(project, *retrain, "--format", "json")
     decision = _json_document(_ok(result))
     assert decision["retrain"] is True
@@ -130,12 +133,10 @@ def test_retrains_only_once_newer_labels_arrive(monitored):
     assert decision["trained"]["promotion_reason"] == versions[1].tags["promotion_reason"]
     assert "future-skills-model v2 = " in result.stderr  # the hook's decision line
 
-    # The next scheduled run would not retrain the same labels again (asked as a dry run,
-    # which decides and never trains).
+    # The next scheduled run does not retrain the same labels again.
     again = _json_document(
-        _ok(run_kedro(project, "models", "retrain-if-needed", "--dry-run", "--format", "json"))
+        _ok(run_kedro(project, "models", "retrain-if-needed", "--format", "json"))
     )
-    assert again["dry_run"] is True
     assert again["retrain"] is False
     assert "v2" in again["reason"]
     assert len(_versions(project)) == 2
