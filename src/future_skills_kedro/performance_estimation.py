@@ -110,17 +110,20 @@ def estimate(
     confidence: float = 0.95,
     exact_max_rows: int = 20000,
     seed: int = 0,
+    calibrated: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Expected accuracy and macro-F1, overall and per horizon, with bootstrap intervals.
 
     Returns ``{"overall": {...}, "by_horizon": {"1": {...}, ...}}``, each with ``rows``,
-    ``estimated`` and ``interval`` ({metric: [low, high]}).
+    ``estimated`` and ``interval`` ({metric: [low, high]}). ``calibrated``: the
+    probabilities already calibrated by ``calibration`` (saves applying it twice).
     """
     probabilities = np.asarray(probabilities, dtype=float)
     predicted_index = np.asarray(predicted_index, dtype=int)
     horizons = horizon_codes(horizons)
     rng = np.random.default_rng(seed)
-    calibrated = calibration.apply(probabilities, horizons)
+    if calibrated is None:
+        calibrated = calibration.apply(probabilities, horizons)
     refits = len(calibration.bootstrap)
     exact = len(probabilities) <= exact_max_rows
     # The refits' effect is measured on (at most) exact_max_rows rows, scaled to the window.

@@ -62,7 +62,9 @@ def latest_per_key(predictions: pd.DataFrame) -> pd.DataFrame:
     valid = frame[["horizon_years", "as_of_date", *PROBABILITY_COLUMNS]].notna().all(axis=1) & (
         frame["predicted"] >= 0
     )
-    frame = frame.loc[valid].sort_values("timestamp", kind="stable")
+    frame = frame.loc[valid]
+    if not frame["timestamp"].is_monotonic_increasing:  # logs are read in time order
+        frame = frame.sort_values("timestamp", kind="stable")
     frame = frame.drop_duplicates(subset=list(KEY_COLUMNS), keep="last")
     return frame.drop(columns="timestamp").reset_index(drop=True)
 
@@ -70,9 +72,11 @@ def latest_per_key(predictions: pd.DataFrame) -> pd.DataFrame:
 def _labelled(rows: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
     """Class index of each row's label, -1 where it has none yet."""
     parsed, _ = performance.parse_labels(labels)
-    keyed = rows.loc[:, list(KEY_COLUMNS)].merge(
-        parsed, on=list(KEY_COLUMNS), how="left", validate="many_to_one"
-    )
+    parsed = parsed.loc[parsed["as_of_date"].isin(rows["as_of_date"].unique())]
+    if parsed.empty:  # the usual case for 3- and 5-year forecasts: skip the join
+        return np.full(len(rows), -1)
+    # parse_labels keeps one label per key: a left join keeps the rows' order and count.
+    keyed = rows.loc[:, list(KEY_COLUMNS)].merge(parsed, on=list(KEY_COLUMNS), how="left")
     return pd.Index(NEED_LEVELS).get_indexer(keyed[TARGET_COLUMN].astype("object"))
 
 
@@ -138,17 +142,18 @@ def estimate(
     probabilities = rows.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
     predicted = rows["predicted"].to_numpy(dtype=int)
     horizons = rows["horizon_years"].to_numpy(dtype=np.int64)
+    calibrated = calibration.apply(probabilities, horizons)
     estimated = performance_estimation.estimate(
         probabilities,
         predicted,
         horizons,
         calibration,
+        calibrated=calibrated,
         resamples=int(params.get("resamples", 200)),
         confidence=float(params.get("confidence", 0.95)),
         exact_max_rows=int(params.get("exact_max_rows", 20000)),
         seed=int(params.get("seed", 0)),
     )
-    calibrated = calibration.apply(probabilities, horizons)
     label_index = _labelled(rows, labels)
     by_horizon = {}
     for key, block in estimated["by_horizon"].items():
