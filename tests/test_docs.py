@@ -307,7 +307,7 @@ def test_lifecycle_page_lists_stages_tags_settings_and_audit_actions():
 
 # ---------------------------------------------------------------- monitoring
 def _gauge_names() -> set[str]:
-    """Metric names metrics.prom can hold: the first argument of every ``gauge(...)`` call."""
+    """Metric names metrics.prom can hold: the first argument of every ``_gauge(...)`` call."""
     source = PROJECT_ROOT / "src/future_skills_kedro/pipelines/monitoring/prometheus.py"
     from future_skills_kedro.pipelines.monitoring.prometheus import PREFIX
 
@@ -315,7 +315,7 @@ def _gauge_names() -> set[str]:
         PREFIX + call.args[0].value
         for call in ast.walk(ast.parse(source.read_text()))
         if isinstance(call, ast.Call)
-        and getattr(call.func, "id", None) == "gauge"
+        and getattr(call.func, "id", None) == "_gauge"
         and call.args
         and isinstance(call.args[0], ast.Constant)
     }

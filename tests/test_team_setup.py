@@ -207,6 +207,9 @@ def test_monitoring_runs_through_the_server(team):
     assert summary["status"] in {"healthy", "degraded", "unhealthy"}
     assert summary["reference"]["version"] == "2"  # the champion's reference, from the server
     assert summary["window"]["predictions"] > 0
+    # The champion's probability calibration came through the server with its reference.
+    assert summary["performance_estimate"]["calibration"]["model_version"] == "2"
+    assert summary["performance_estimate"]["estimated"]["macro_f1"] > 0
     client = team.client()
     experiment = client.get_experiment_by_name("production-monitoring")
     (run,) = client.search_runs([experiment.experiment_id])

@@ -1,4 +1,4 @@
-"""Project CLI commands: ``kedro models list | show | promote | rollback``.
+"""Project CLI commands: ``kedro models list | show | promote | rollback | retrain-if-needed``.
 
 Kedro adds the ``cli`` group below to its own commands when run inside this project.
 """
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from future_skills_kedro.retraining_command import retrain_if_needed
+
 
 @click.group(name="future-skills-kedro")
 def cli() -> None:
@@ -24,6 +26,9 @@ def cli() -> None:
 def models(ctx: click.Context, env: str | None) -> None:
     """Inspect and govern the versions of the registered model."""
     ctx.obj = {"env": env}
+
+
+models.add_command(retrain_if_needed)
 
 
 def _open_registry(env: str | None):

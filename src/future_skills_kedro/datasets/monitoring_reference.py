@@ -6,6 +6,7 @@ version by the training pipeline, not against whatever model_input_table is on d
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 REFERENCE_FEATURES_ARTIFACT = "monitoring/reference_features.parquet"
 HOLDOUT_PREDICTIONS_ARTIFACT = "evaluation/holdout_predictions.parquet"
 FEATURE_IMPORTANCE_ARTIFACT = "evaluation/permutation_importance.csv"
+PROBABILITY_CALIBRATION_ARTIFACT = "monitoring/probability_calibration.json"
 
 
 @dataclass
@@ -40,6 +42,9 @@ class MonitoringReference:
     feature_importance: pd.DataFrame | None = None  # feature, importance_mean
     run_metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # The holdout-fitted calibration (training's probability_calibration); None for a
+    # champion trained before it existed: performance is then not estimated.
+    probability_calibration: dict[str, Any] | None = None
 
 
 class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | None"]):
@@ -48,7 +53,8 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
     Returns ``None`` when the alias is unset (no champion yet; the pipeline then reports
     ``no_data``), or raises a clear error with ``required: true``. A champion without the
     reference-features artifact (trained before it existed) is always an error: there is
-    nothing sound to compare with. Holdout predictions and feature importance are optional.
+    nothing sound to compare with. Holdout predictions, feature importance and the probability
+    calibration are optional.
 
     Args:
         model_name: registered model name.
@@ -65,6 +71,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         reference_features_artifact: str = REFERENCE_FEATURES_ARTIFACT,
         holdout_predictions_artifact: str = HOLDOUT_PREDICTIONS_ARTIFACT,
         feature_importance_artifact: str = FEATURE_IMPORTANCE_ARTIFACT,
+        probability_calibration_artifact: str = PROBABILITY_CALIBRATION_ARTIFACT,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
@@ -74,6 +81,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             "features": reference_features_artifact,
             "holdout_predictions": holdout_predictions_artifact,
             "feature_importance": feature_importance_artifact,
+            "probability_calibration": probability_calibration_artifact,
         }
         self.metadata = metadata
 
@@ -92,7 +100,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             return None
         client = mlflow.MlflowClient()
         run = client.get_run(version.run_id) if version.run_id else None
-        frames: dict[str, pd.DataFrame | None] = {}
+        frames: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="monitoring-reference-") as tmp:
             for name, artifact in self._artifacts.items():
                 frames[name] = self._download(client, version, artifact, Path(tmp))
@@ -114,6 +122,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             features=frames["features"],
             holdout_predictions=frames["holdout_predictions"],
             feature_importance=frames["feature_importance"],
+            probability_calibration=frames["probability_calibration"],
             run_metrics=dict(run.data.metrics) if run else {},
             tags=dict(version.tags),
         )
@@ -128,8 +137,8 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         return reference
 
     @staticmethod
-    def _download(client, version, artifact: str, folder: Path) -> pd.DataFrame | None:
-        """The artifact as a frame, or None when the run does not have it."""
+    def _download(client, version, artifact: str, folder: Path) -> Any:
+        """The artifact as a frame (a dict for JSON), or None when the run does not have it."""
         if not version.run_id:
             return None
         parent = str(Path(artifact).parent)
@@ -139,6 +148,8 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         local = client.download_artifacts(version.run_id, artifact, str(folder))
         if artifact.endswith(".parquet"):
             return pd.read_parquet(local)
+        if artifact.endswith(".json"):
+            return json.loads(Path(local).read_text(encoding="utf-8"))
         return pd.read_csv(local)
 
     def save(self, data: None) -> None:

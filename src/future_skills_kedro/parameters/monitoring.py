@@ -128,6 +128,16 @@ class Performance(ParameterModel):
     trend_tolerance: float = Field(0.01, ge=0)
 
 
+class PerformanceEstimate(ParameterModel):
+    """Performance estimated from calibrated probabilities, before labels arrive."""
+
+    min_rows: PositiveInt = 1000
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    resamples: PositiveInt = 200
+    exact_max_rows: PositiveInt = 20000
+    seed: Seed = 42
+
+
 class ImportantFeatures(ParameterModel):
     """The features whose drift matters most."""
 
@@ -173,5 +183,6 @@ class MonitoringParameters(ParameterModel):
     drift: Drift = Drift()
     prediction_drift: PredictionDrift = PredictionDrift()
     performance: Performance = Performance()
+    performance_estimate: PerformanceEstimate = PerformanceEstimate()
     health: Health = Health()
     exit_policy: ExitPolicy = ExitPolicy()

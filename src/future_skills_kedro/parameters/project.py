@@ -21,6 +21,12 @@ from future_skills_kedro.parameters.training import CHECK_ESTIMATORS, TrainingPa
 PIPELINES = "pipelines"
 
 
+class RetrainingParameters(ParameterModel):
+    """`kedro models retrain-if-needed`: how fresh the monitoring summary must be."""
+
+    max_summary_age_days: Annotated[int, Field(ge=1)] | None = 7
+
+
 class ProjectParameters(ParameterModel):
     """conf/<env>/parameters*.yml merged with the run's ``--params``."""
 
@@ -34,6 +40,7 @@ class ProjectParameters(ParameterModel):
     inference: InferenceParameters = InferenceParameters()
     monitoring: MonitoringParameters = MonitoringParameters()
     lifecycle: LifecycleSettings
+    retraining: RetrainingParameters = RetrainingParameters()
     # Run-time only (`--params scoring_alias=challenger`): the model inference scores. Unset,
     # the catalog's `${runtime_params:scoring_alias,champion}` takes the champion.
     scoring_alias: Literal[CHAMPION, CHALLENGER] | None = None

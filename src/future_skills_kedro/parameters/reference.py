@@ -34,6 +34,7 @@ FILES = {
     "inference": "parameters_inference.yml",
     "monitoring": "parameters_monitoring.yml",
     "lifecycle": "parameters_lifecycle.yml",
+    "retraining": "parameters_retraining.yml",
 }
 # Keys given on the command line only, never in a file.
 RUNTIME_ONLY = {

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
+from future_skills_kedro.calibration import CALIBRATION_METHODS
 from future_skills_kedro.contract import FEATURE_COLUMNS
 from future_skills_kedro.parameters.base import (
     Allowed,
@@ -120,6 +121,15 @@ class ReferenceFeatures(ParameterModel):
     seed: Seed = 42
 
 
+class Calibration(ParameterModel):
+    """The probability calibration fitted on the holdout, kept with the model version."""
+
+    method: Literal[CALIBRATION_METHODS] = "vector"
+    min_rows_per_horizon: PositiveInt = 300
+    bootstrap_resamples: Annotated[int, Field(ge=0)] = 50
+    seed: Seed = 42
+
+
 class TrainingParameters(ParameterModel):
     """Split, model, evaluation artifacts."""
 
@@ -128,3 +138,4 @@ class TrainingParameters(ParameterModel):
     permutation_importance: PermutationImportance = PermutationImportance()
     signature_rows: PositiveInt = 20
     reference_features: ReferenceFeatures = ReferenceFeatures()
+    calibration: Calibration = Calibration()

@@ -20,6 +20,7 @@ from future_skills_kedro.contract import FEATURE_COLUMNS, KEY_COLUMNS, NEED_LEVE
 from future_skills_kedro.datagen import GeneratedData, GeneratorConfig, generate
 from future_skills_kedro.datasets.monitoring_reference import MonitoringReference
 from future_skills_kedro.parameters.monitoring import MonitoringParameters
+from future_skills_kedro.pipelines.training.nodes import calibrate_probabilities
 from future_skills_kedro.prediction_log import prediction_log_records
 
 PARAMETERS_FILE = Path(__file__).resolve().parents[3] / "conf/base/parameters_monitoring.yml"
@@ -33,6 +34,15 @@ IMPORTANCE = pd.DataFrame(
         "importance_mean": [0.12, 0.04, 0.03, 0.004, 0.003, 0.002, 0.001, 0.0],
     }
 )
+
+
+# As in conf/base/parameters_training.yml, with fewer refits (tests).
+CALIBRATION = {
+    "method": "vector",
+    "min_rows_per_horizon": 300,
+    "bootstrap_resamples": 10,
+    "seed": 0,
+}
 
 
 def parameters() -> dict:
@@ -121,6 +131,7 @@ def stationary(seed: int, **world_options) -> Scenario:
     holdout_predictions["correct"] = (
         holdout_predictions["predicted_need_level"] == holdout_predictions[TARGET_COLUMN]
     )
+    calibration, _ = calibrate_probabilities(holdout_predictions, CALIBRATION)
     reference = MonitoringReference(
         model_name="future-skills-model",
         version="3",
@@ -134,6 +145,7 @@ def stationary(seed: int, **world_options) -> Scenario:
         ),
         holdout_predictions=holdout_predictions,
         feature_importance=IMPORTANCE.copy(),
+        probability_calibration=calibration,
     )
     labels = data.tables["skill_need_labels"].astype("str")
     return Scenario(data, reference, production.reset_index(drop=True), labels)

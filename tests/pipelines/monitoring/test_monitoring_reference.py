@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from kedro.io import DatasetError
@@ -23,7 +25,9 @@ def client(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(None)
 
 
-def _register(client, tmp_path, *, with_reference=True, alias="champion") -> str:
+def _register(
+    client, tmp_path, *, with_reference=True, with_calibration=True, alias="champion"
+) -> str:
     """A training-like run with the monitoring artifacts, registered and aliased."""
     import mlflow
 
@@ -32,6 +36,10 @@ def _register(client, tmp_path, *, with_reference=True, alias="champion") -> str
     (folder / "monitoring").mkdir(parents=True, exist_ok=True)
     (folder / "evaluation").mkdir(parents=True, exist_ok=True)
     scenario.reference.features.to_parquet(folder / "monitoring/reference_features.parquet")
+    if with_calibration:
+        (folder / "monitoring/probability_calibration.json").write_text(
+            json.dumps(scenario.reference.probability_calibration)
+        )
     scenario.reference.holdout_predictions.to_parquet(
         folder / "evaluation/holdout_predictions.parquet"
     )
@@ -77,6 +85,7 @@ def test_loads_the_champions_training_artifacts(client, tmp_path):
         "internal_usage",
         "scarcity_index",
     ]
+    assert reference.probability_calibration == expected.probability_calibration
     created = pd.Timestamp(reference.created_at)
     assert created.tzinfo is not None
     assert abs(pd.Timestamp.now(tz="UTC") - created) < pd.Timedelta(minutes=10)
@@ -96,3 +105,10 @@ def test_a_champion_without_reference_features_is_an_error(client, tmp_path):
         DatasetError, match=rf"version {version} .* has no artifact monitoring/reference_features"
     ):
         MonitoringReferenceDataset(MODEL).load()
+
+
+def test_a_champion_without_calibration_loads_without_it(client, tmp_path):
+    _register(client, tmp_path, with_calibration=False)
+    reference = MonitoringReferenceDataset(MODEL).load()
+    assert reference.probability_calibration is None
+    assert len(reference.features) > 0

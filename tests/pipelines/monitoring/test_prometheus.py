@@ -51,6 +51,20 @@ EXPECTED_METRICS = {
     "future_skills_performance_accuracy",
     "future_skills_performance_macro_f1",
     "future_skills_performance_macro_f1_drop",
+    "future_skills_performance_estimate_rows",
+    "future_skills_performance_estimate_accuracy",
+    "future_skills_performance_estimate_macro_f1",
+    "future_skills_performance_estimate_accuracy_bound",
+    "future_skills_performance_estimate_macro_f1_bound",
+    "future_skills_performance_estimate_realized_accuracy",
+    "future_skills_performance_estimate_realized_macro_f1",
+    "future_skills_performance_estimate_error_accuracy",
+    "future_skills_performance_estimate_error_macro_f1",
+    "future_skills_performance_estimate_judged",
+    "future_skills_performance_estimate_macro_f1_drop",
+    "future_skills_health_rule_fired",
+    "future_skills_health_signal",
+    "future_skills_important_feature",
 }
 
 
@@ -105,6 +119,23 @@ def test_metrics_prom_names_and_values(metrics_text):
     )
     assert "future_skills_model_age_seconds 5.2704e+06" in lines  # 61 days
     assert "future_skills_monitoring_window_start_timestamp_seconds 1.7507232e+09" in lines
+    # The estimated performance, per horizon and for the whole window ("all").
+    assert "future_skills_performance_estimate_judged 1.0" in lines
+    for horizon in ("all", "1", "3", "5"):
+        for name in ("macro_f1", "realized_macro_f1", "error_macro_f1"):
+            assert f'future_skills_performance_estimate_{name}{{horizon="{horizon}"}}' in (
+                metrics_text
+            )
+    assert 'future_skills_performance_estimate_macro_f1_bound{bound="low",horizon="all"}' in (
+        metrics_text
+    )
+    # What the alert rules key on: the fired health rules and the important features.
+    assert (
+        'future_skills_health_rule_fired{rule="important_feature_drift",'
+        'signal="important_features_drifted",status="degraded"} 1.0'
+    ) in lines
+    assert 'future_skills_important_feature{feature="trend_score"} 1.0' in lines
+    assert 'future_skills_health_signal{signal="drift_share"}' in metrics_text
 
 
 def test_textfile_is_replaced_atomically(tmp_path):

@@ -42,11 +42,14 @@ def run_monitoring(log_dir: Path, reference, labels, params: dict) -> tuple[dict
         predictions, reference, params["prediction_drift"]
     )
     performance = nodes.evaluate_performance(predictions, labels, reference, params["performance"])
+    estimate = nodes.estimate_performance(
+        predictions, labels, reference, params["performance_estimate"]
+    )
     verdict = nodes.assess_health(
-        window, info, feature_drift, prediction_drift, performance, params["health"]
+        window, info, feature_drift, prediction_drift, performance, params["health"], estimate
     )
     summary, metrics = nodes.build_summary(
-        window, info, feature_drift, prediction_drift, performance, verdict
+        window, info, feature_drift, prediction_drift, performance, verdict, estimate
     )
     assert all(set(value) == {"value", "step"} for value in metrics.values())
     prom, pushed = nodes.render_prometheus_metrics(summary)

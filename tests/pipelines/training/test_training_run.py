@@ -42,6 +42,7 @@ EXPECTED_ARTIFACTS = {
     "evaluation/paired_correctness.parquet",
     "evaluation/promotion_evidence.json",
     "monitoring/reference_features.parquet",
+    "monitoring/probability_calibration.json",
 }
 
 
@@ -92,6 +93,16 @@ def test_training_run_logs_params_metrics_artifacts_and_registers(trained_projec
     assert len(params["data_hash"]) == 16
     assert not any("password" in key.lower() or "secret" in key.lower() for key in params)
     assert _artifact_paths(client, run.info.run_id) >= EXPECTED_ARTIFACTS
+    # The calibration kept with the version, and its cross-fitted check on the holdout.
+    calibration = json.loads(
+        (trained_project / "data/06_models/probability_calibration.json").read_text()
+    )
+    assert calibration["method"] == "vector"
+    assert set(calibration["maps"]) == {"all", "1", "3", "5"}
+    assert calibration["fitted_on"]["rows"] == int(params["split.holdout_rows"])
+    assert calibration["diagnostics"]["cross_fitting"] == "leave one holdout quarter out"
+    assert abs(run.data.metrics["calibration.holdout_estimation_error_macro_f1"]) < 0.02
+    assert run.data.metrics["calibration.log_loss"] > 0
 
     versions = client.search_model_versions(f"name='{MODEL_NAME}'")
     assert [v.run_id for v in versions] == [run.info.run_id]

@@ -34,6 +34,7 @@ SIGNALS = (
     "prediction_volume_ratio",
     "macro_f1_drop",
     "accuracy_drop",
+    "estimated_macro_f1_drop",
     "model_age_days",
     "corrupt_line_share",
 )

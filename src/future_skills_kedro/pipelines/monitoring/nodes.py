@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUMERIC_FEATURES
-from future_skills_kedro.pipelines.monitoring import drift, health, performance, prometheus
+from future_skills_kedro.pipelines.monitoring import (
+    drift,
+    estimation,
+    health,
+    performance,
+    prometheus,
+)
 from future_skills_kedro.scoring import CONFIDENCE_COLUMN, PREDICTION_COLUMN
 from future_skills_kedro.tracking import as_mlflow_metrics
 
@@ -328,6 +334,17 @@ def evaluate_performance(
     return performance.evaluate(predictions, labels, holdout, dict(params))
 
 
+def estimate_performance(
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    reference: Any,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 per horizon estimated from calibrated probabilities (no labels
+    needed), with a bootstrap interval; realized figures and the error where labels exist."""
+    return estimation.estimate(predictions, labels, reference, params)
+
+
 # --------------------------------------------------------------------------- health
 
 
@@ -376,6 +393,16 @@ def _performance_signals(model_performance: Mapping[str, Any]) -> _Signals:
     return {"macro_f1_drop": reason, "accuracy_drop": reason}
 
 
+def _estimate_signals(performance_estimate: Mapping[str, Any] | None) -> _Signals:
+    estimate = performance_estimate or {}
+    drop = estimate.get("drop")
+    if drop:
+        return {"estimated_macro_f1_drop": drop["macro_f1"]}
+    if estimate.get("status") == "estimated":  # estimated, but no holdout figure to compare
+        return {"estimated_macro_f1_drop": "the champion's holdout metrics are unknown"}
+    return {"estimated_macro_f1_drop": estimate.get("reason") or "performance not estimated"}
+
+
 def _window_signals(
     window: Mapping[str, Any], reference_info: Mapping[str, Any] | None, expected: Any
 ) -> _Signals:
@@ -403,6 +430,7 @@ def assess_health(
     prediction_drift: Mapping[str, Any],
     model_performance: Mapping[str, Any],
     params: Mapping[str, Any],
+    performance_estimate: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Signals -> named rules -> status, issues and the retrain recommendation."""
     no_data_reason = None
@@ -416,6 +444,7 @@ def assess_health(
         **_drift_signals(feature_drift, important),
         **_prediction_signals(prediction_drift),
         **_performance_signals(model_performance),
+        **_estimate_signals(performance_estimate),
         **_window_signals(window, reference_info, params["expected_predictions_per_day"]),
     }
     signals = {name: collected.get(name) for name in health.SIGNALS}
@@ -457,6 +486,7 @@ def build_summary(
     prediction_drift: Mapping[str, Any],
     model_performance: Mapping[str, Any],
     health_verdict: Mapping[str, Any],
+    performance_estimate: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """monitoring_summary.json, and the headline figures as MLflow metrics."""
     summary = _clean(
@@ -473,6 +503,7 @@ def build_summary(
             },
             "confidence_trend": prediction_drift.get("confidence_trend"),
             "performance": model_performance,
+            "performance_estimate": performance_estimate,
             "health": health_verdict,
         }
     )
@@ -505,7 +536,27 @@ def mlflow_metrics(summary: Mapping[str, Any]) -> dict[str, dict[str, float]]:
         figures[name] = value
     for name, value in (perf.get("drop") or {}).items():
         figures[f"{name}_drop"] = value
+    figures |= _estimate_figures(summary.get("performance_estimate") or {})
     return as_mlflow_metrics({key: value for key, value in figures.items() if value is not None})
+
+
+def _estimate_figures(estimate: Mapping[str, Any]) -> dict[str, Any]:
+    """performance_estimate.* metrics: overall (h=all) and per horizon (h1, h3, h5)."""
+    figures: dict[str, Any] = {}
+    blocks = {"all": estimate} | {
+        f"h{key}": block for key, block in (estimate.get("by_horizon") or {}).items()
+    }
+    for scope, block in blocks.items():
+        prefix = f"performance_estimate.{scope}"
+        figures[f"{prefix}.rows"] = block.get("rows") if block.get("estimated") else None
+        for name in estimation.HEADLINE:
+            figures[f"{prefix}.{name}"] = (block.get("estimated") or {}).get(name)
+            low_high = (block.get("interval") or {}).get(name) or [None, None]
+            figures[f"{prefix}.{name}_low"], figures[f"{prefix}.{name}_high"] = low_high
+            figures[f"{prefix}.realized_{name}"] = (block.get("realized") or {}).get(name)
+            figures[f"{prefix}.error_{name}"] = (block.get("error") or {}).get(name)
+    figures["performance_estimate.macro_f1_drop"] = (estimate.get("drop") or {}).get("macro_f1")
+    return figures
 
 
 def render_prometheus_metrics(summary: Mapping[str, Any]) -> tuple[str, str]:

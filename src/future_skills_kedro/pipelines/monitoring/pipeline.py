@@ -1,7 +1,8 @@
 """Monitoring pipeline (docs/monitoring.md): `kedro run --pipelines monitoring`.
 
 window of prediction logs + the champion's own training features and holdout predictions
--> feature drift, prediction drift, performance where labels exist -> health -> summary,
+-> feature drift, prediction drift, performance where labels exist, performance estimated
+from calibrated probabilities -> health -> summary,
 drift report, metrics.prom (+ optional Pushgateway push), MLflow metrics -> exit policy.
 """
 
@@ -14,6 +15,7 @@ from .nodes import (
     detect_feature_drift,
     detect_prediction_drift,
     enforce_exit_policy,
+    estimate_performance,
     evaluate_performance,
     load_prediction_window,
     render_prometheus_metrics,
@@ -76,6 +78,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["performance"],
             ),
             node(
+                estimate_performance,
+                inputs=[
+                    "monitoring_predictions",
+                    "skill_need_labels",
+                    "monitoring_reference",
+                    "params:monitoring.performance_estimate",
+                ],
+                outputs="monitoring_performance_estimate",
+                name="estimate_performance",
+                tags=["performance"],
+            ),
+            node(
                 assess_health,
                 inputs=[
                     "monitoring_window",
@@ -84,6 +98,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_prediction_drift",
                     "monitoring_performance",
                     "params:monitoring.health",
+                    "monitoring_performance_estimate",
                 ],
                 outputs="monitoring_health",
                 name="assess_health",
@@ -98,6 +113,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_prediction_drift",
                     "monitoring_performance",
                     "monitoring_health",
+                    "monitoring_performance_estimate",
                 ],
                 outputs=["monitoring_summary", "monitoring_metrics"],
                 name="build_summary",

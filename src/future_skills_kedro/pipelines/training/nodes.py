@@ -19,6 +19,7 @@ from future_skills_kedro.contract import (
 )
 from future_skills_kedro.scoring import (
     PREDICTION_COLUMN,
+    PROBABILITY_COLUMNS,
     classification_metrics,
     predict_need_levels,
 )
@@ -360,3 +361,94 @@ def select_reference_features(train_set: pd.DataFrame, max_rows: int, seed: int)
     if len(reference) > int(max_rows):
         reference = reference.sample(n=int(max_rows), random_state=int(seed))
     return reference.reset_index(drop=True)
+
+
+def calibrate_probabilities(
+    holdout_predictions: pd.DataFrame, calibration: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the probability calibration monitoring estimates performance with.
+
+    Fitted on the holdout (rows the model never saw) and stored with the model version.
+    The diagnostics are cross-fitted: each holdout quarter is calibrated by a map fitted on
+    the other quarters (5 groups of job role x skill when the holdout has one quarter), so
+    they say how the estimate does on a quarter its calibration did not see.
+    """
+    from future_skills_kedro import calibration as calibration_maps
+    from future_skills_kedro import performance_estimation as estimation
+
+    levels = pd.Index(NEED_LEVELS)
+    probabilities = holdout_predictions.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
+    labels = levels.get_indexer(holdout_predictions[TARGET_COLUMN].astype("str"))
+    predicted = levels.get_indexer(holdout_predictions[PREDICTION_COLUMN].astype("str"))
+    horizons = holdout_predictions["horizon_years"].to_numpy()
+    method = calibration["method"]
+    min_rows = int(calibration["min_rows_per_horizon"])
+    fitted = calibration_maps.fit_calibration(
+        probabilities,
+        labels,
+        horizons,
+        method,
+        min_rows,
+        bootstrap_resamples=int(calibration["bootstrap_resamples"]),
+        seed=int(calibration["seed"]),
+    )
+
+    quarters = holdout_predictions["as_of_date"]
+    if quarters.nunique() >= 2:
+        folds, scheme = pd.factorize(quarters)[0], "leave one holdout quarter out"
+    else:
+        pairs = (
+            holdout_predictions["job_role_id"].astype("str")
+            + "|"
+            + holdout_predictions["skill_id"].astype("str")
+        )
+        folds, scheme = pd.factorize(pairs)[0] % 5, "5 groups of job role x skill"
+    cross_fitted = calibration_maps.cross_fitted_probabilities(
+        probabilities, labels, horizons, folds, method, min_rows
+    )
+    realized = estimation.realized(labels, predicted, len(NEED_LEVELS))
+    estimated = {
+        name: float(value)
+        for name, value in estimation.headline_metrics(
+            estimation.expected_confusion_matrix(cross_fitted, predicted)
+        ).items()
+    }
+    diagnostics = {
+        "cross_fitting": scheme,
+        "folds": len(np.unique(folds)),
+        "log_loss": {
+            "uncalibrated": calibration_maps.mean_log_loss(probabilities, labels),
+            "calibrated": calibration_maps.mean_log_loss(cross_fitted, labels),
+        },
+        "expected_calibration_error": {
+            "uncalibrated": calibration_maps.expected_calibration_error(probabilities, labels),
+            "calibrated": calibration_maps.expected_calibration_error(cross_fitted, labels),
+        },
+        "holdout": {
+            "realized": realized,
+            "estimated": estimated,
+            "error": {name: estimated[name] - realized[name] for name in realized},
+        },
+    }
+    artifact = fitted.to_dict() | {
+        "fitted_on": {
+            "rows": len(holdout_predictions),
+            "from": _iso(quarters.min()),
+            "to": _iso(quarters.max()),
+            "rows_by_horizon": {
+                str(h): int(n) for h, n in pd.Series(horizons).value_counts().sort_index().items()
+            },
+        },
+        "settings": dict(calibration),
+        "diagnostics": diagnostics,
+    }
+    metrics = {
+        "log_loss_uncalibrated": diagnostics["log_loss"]["uncalibrated"],
+        "log_loss": diagnostics["log_loss"]["calibrated"],
+        "ece_uncalibrated": diagnostics["expected_calibration_error"]["uncalibrated"],
+        "ece": diagnostics["expected_calibration_error"]["calibrated"],
+        "holdout_estimated_macro_f1": estimated["macro_f1"],
+        "holdout_estimation_error_macro_f1": diagnostics["holdout"]["error"]["macro_f1"],
+        "holdout_estimation_error_accuracy": diagnostics["holdout"]["error"]["accuracy"],
+    }
+    return artifact, as_mlflow_metrics(metrics, prefix="calibration.")

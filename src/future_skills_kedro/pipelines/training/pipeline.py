@@ -9,6 +9,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from .nodes import (
     build_promotion_evidence,
+    calibrate_probabilities,
     evaluate_champion,
     evaluate_on_holdout,
     permutation_feature_importance,
@@ -68,6 +69,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 name="evaluate_on_holdout",
                 tags=["evaluate"],
+            ),
+            node(
+                calibrate_probabilities,
+                inputs=["holdout_predictions", "params:training.calibration"],
+                outputs=["probability_calibration", "calibration_metrics"],
+                name="calibrate_probabilities",
+                tags=["evaluate", "monitoring_reference"],
             ),
             node(
                 plot_confusion_matrix,
