@@ -4,11 +4,17 @@ import warnings
 
 from omegaconf.resolvers import oc
 
-from future_skills_kedro.hooks import MlflowTrackingSetupHook, ModelLifecycleHook
+from future_skills_kedro import third_party_warnings
+from future_skills_kedro.hooks import (
+    LifecyclePreflightHook,
+    MlflowTrackingSetupHook,
+    ModelLifecycleHook,
+)
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
-# MlflowTrackingSetupHook before it (tryfirst), ModelLifecycleHook after it (trylast).
-HOOKS = (MlflowTrackingSetupHook(), ModelLifecycleHook())
+# MlflowTrackingSetupHook and LifecyclePreflightHook before it (tryfirst), ModelLifecycleHook
+# after it (trylast).
+HOOKS = (MlflowTrackingSetupHook(), LifecyclePreflightHook(), ModelLifecycleHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
@@ -23,6 +29,7 @@ CONFIG_LOADER_ARGS = {
 
 # Third-party deprecation noise a user can do nothing about (kedro, kedro-mlflow and mlflow
 # call APIs their own dependencies deprecated); it buried the project's own messages.
-# (MLflow's "Add type hints to the `predict` method" about kedro-mlflow's model class cannot be
-# filtered: MLflow re-enables it inside its own catch_warnings block.)
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+# Warnings that do not apply to this project, each with its reason: third_party_warnings.py.
+third_party_warnings.ignore_inapplicable_warnings()
+third_party_warnings.import_kedro_mlflow_quietly()
