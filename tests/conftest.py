@@ -29,6 +29,7 @@ _COPY_IGNORE = shutil.ignore_patterns(
     "notebooks",
     "tests",
     "test-artifacts",
+    "info.log*",
 )
 _OUTPUT_DIRS = (
     "02_intermediate",

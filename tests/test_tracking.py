@@ -122,3 +122,41 @@ def test_a_failed_run_ends_failed_whether_active_or_already_finished(tracking_st
     end_run_as_failed(active, ValueError("bad"))
     assert mlflow.active_run() is None
     assert tracking_store.get_run(active).info.status == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("configured_for", "env_value", "advice", "not_advised"),
+    [
+        (None, "http://127.0.0.1:9", "unset MLFLOW_TRACKING_URI to use the embedded", None),
+        (
+            "production",
+            None,
+            "Kedro environment 'production' (MLFLOW_TRACKING_URI is not set)",
+            "unset MLFLOW_TRACKING_URI",
+        ),
+        (
+            "production",
+            "http://127.0.0.1:9",
+            "taken from MLFLOW_TRACKING_URI",
+            "unset MLFLOW_TRACKING_URI",
+        ),
+    ],
+)
+def test_an_unreachable_server_is_explained_for_where_its_address_came_from(
+    monkeypatch, configured_for, env_value, advice, not_advised
+):
+    from future_skills_kedro.tracking import (
+        TrackingServerUnreachable,
+        ensure_tracking_server_reachable,
+    )
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    if env_value is not None:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", env_value)
+    with pytest.raises(TrackingServerUnreachable) as error:
+        ensure_tracking_server_reachable("http://127.0.0.1:9", configured_for=configured_for)
+    message = str(error.value)
+    assert "http://127.0.0.1:9 is unreachable" in message
+    assert advice in message
+    if not_advised:
+        assert not_advised not in message

@@ -1,18 +1,94 @@
-"""Project CLI commands: ``kedro models list | show | promote | rollback | retrain-if-needed``.
+"""Project CLI commands: ``kedro models list | show | promote | rollback | sync-audit |
+retrain-if-needed``.
 
 Kedro adds the ``cli`` group below to its own commands when run inside this project.
+
+For people and scripts alike: the table (or one JSON document with ``--format json``) goes to
+stdout, and nothing else does; logs, warnings and errors go to stderr. Exit 0 when done, 1 when
+refused or failed, 2 on a usage error; every expected failure is one ``Error: ...`` line, never a
+traceback. ``list`` and ``show`` only read. The lifecycle logic is in
+``future_skills_kedro.lifecycle``; this module parses, calls and prints.
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
+import json
 import logging
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
+from kedro.framework.cli.utils import env_option
 
 from future_skills_kedro.retraining_command import retrain_if_needed
+
+USAGE_ERROR = 2
+FAILED = 1
+
+
+class CommandFailed(click.ClickException):
+    """One ``Error: ...`` line on stderr and an exit code, for every expected failure."""
+
+    def __init__(self, message: str, exit_code: int = FAILED) -> None:
+        super().__init__(" ".join(str(message).split()))  # one line, whatever the source
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"Error: {self.format_message()}", fg="red", err=True)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures a user can act on from the message alone (the registry, files, the lock)."""
+    from mlflow.exceptions import MlflowException
+
+    from future_skills_kedro.lifecycle import (
+        AuditLogCorrupt,
+        AuditLogNotWritable,
+        LifecycleError,
+        LockTimeout,
+        LockUnavailable,
+    )
+
+    return (
+        LifecycleError,
+        AuditLogCorrupt,
+        AuditLogNotWritable,
+        LockTimeout,
+        LockUnavailable,
+        MlflowException,
+        OSError,
+    )
+
+
+def _one_line_errors(command: Callable) -> Callable:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except _expected_errors() as exc:
+            raise CommandFailed(str(exc)) from exc
+
+    return wrapper
+
+
+def _output_options(command: Callable) -> Callable:
+    """``--env`` (also accepted before the subcommand) and ``--format`` on every subcommand;
+    expected failures as one line."""
+    command = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="table for people; json: one JSON document for scripts.",
+    )(_one_line_errors(command))
+    return env_option(command)
 
 
 @click.group(name="future-skills-kedro")
@@ -21,7 +97,7 @@ def cli() -> None:
 
 
 @cli.group()
-@click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+@env_option
 @click.pass_context
 def models(ctx: click.Context, env: str | None) -> None:
     """Inspect and govern the versions of the registered model."""
@@ -31,7 +107,14 @@ def models(ctx: click.Context, env: str | None) -> None:
 models.add_command(retrain_if_needed)
 
 
-def _open_registry(env: str | None):
+@dataclass(frozen=True)
+class _Project:
+    registry: Any
+    audit_log: Any
+    settings: Any
+
+
+def _open_project(obj: dict, env: str | None) -> _Project:
     """Registry, audit log and settings of this project, tracking configured as for a run."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
@@ -45,49 +128,103 @@ def _open_registry(env: str | None):
     logging.getLogger("kedro").setLevel(logging.WARNING)
     logging.getLogger("kedro_mlflow").setLevel(logging.WARNING)
     try:
-        with KedroSession.create(project_path=project_path, env=env) as session:
+        with KedroSession.create(project_path=project_path, env=env or obj["env"]) as session:
             context = session.load_context()  # hooks set the tracking URI, fail fast if dead
             settings = LifecycleSettings.from_params(context.params.get("lifecycle"), project_path)
-    except Exception as exc:
-        _fail(str(exc))
-    return settings.registry(MlflowClient()), settings.audit_log(), settings
+    except Exception as exc:  # configuration or tracking server: what the message says
+        raise CommandFailed(str(exc)) from exc
+    return _Project(settings.registry(MlflowClient()), settings.audit_log(), settings)
 
 
-def _fail(message: str) -> None:
-    click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(1)
+def _resolve(registry: Any, ref: str) -> Any:
+    """A version by number (3, v3), semantic version (1.2.0) or alias (champion)."""
+    from future_skills_kedro.lifecycle import InvalidReference, parse_reference
 
-
-def _resolve(registry, ref: str):
-    """A version by number, semantic version or alias (champion, challenger)."""
-    from future_skills_kedro.lifecycle import CHALLENGER, CHAMPION
-
-    if ref in (CHAMPION, CHALLENGER):
-        info = registry.get_by_alias(ref)
-        if info is None:
-            _fail(f"{registry.model_name} has no {ref} yet: run `kedro run --pipelines training`.")
+    try:
+        kind, _ = parse_reference(ref)
+    except InvalidReference as exc:
+        raise CommandFailed(str(exc), USAGE_ERROR) from exc
+    info = registry.resolve(ref)
+    if info is not None:
         return info
-    info = registry.find_version(ref) if ref.isdigit() else registry.get_by_semver(ref.lstrip("v"))
-    if info is None:
-        _fail(f"{registry.model_name} has no version {ref!r} (a number, a semver or 'champion').")
-    return info
+    if kind == "alias":
+        aliases = ", ".join(sorted(registry.alias_map())) or "none yet"
+        hint = " run `kedro run --pipelines training`." if ref == "champion" else ""
+        raise CommandFailed(
+            f"{registry.model_name} has no version with alias {ref!r} (aliases: {aliases}).{hint}"
+        )
+    raise CommandFailed(f"{registry.model_name} has no version {ref!r}.")
+
+
+def _emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+def _warn(message: str) -> None:
+    click.secho(f"Warning: {message}", fg="yellow", err=True)
+
+
+def _state_summary(state: Any) -> dict[str, Any]:
+    def brief(info: Any) -> dict[str, Any] | None:
+        return None if info is None else {"version": info.version, "semver": info.semver}
+
+    return {
+        "model_name": state.model_name,
+        "champion": brief(state.champion),
+        "challenger": brief(state.challenger),
+    }
+
+
+def _audit_warnings(project: _Project, state: Any) -> list[str]:
+    """What ``list`` must say about the audit file, read without writing anything."""
+    from future_skills_kedro.lifecycle import (
+        AuditLogCorrupt,
+        describe_pending,
+        disagreements,
+        lock_is_held,
+    )
+
+    try:
+        data = project.audit_log.read()
+    except AuditLogCorrupt as exc:
+        return [str(exc)]
+    if data["pending"] is not None:
+        held = lock_is_held(project.settings.resolved_lock_path)
+        return [describe_pending(data["pending"], in_progress=held)]
+    if not project.audit_log.path.exists() and not state.versions:
+        return []
+    differences = disagreements(data, state)
+    if differences:
+        differences.append(
+            "changed from another checkout or the MLflow UI? `kedro models sync-audit` "
+            "records it in this audit log"
+        )
+    return differences
 
 
 @models.command(name="list")
+@_output_options
 @click.pass_obj
-def list_versions(obj: dict) -> None:
-    """Every version: semver, stage, aliases, policy metric, created, reason."""
-    from future_skills_kedro.lifecycle import sync_audit_log
+def list_versions(obj: dict, env: str | None, output_format: str) -> None:
+    """Every version: semver, stage, aliases, policy metric, created, reason. Read-only."""
+    from future_skills_kedro.lifecycle.audit_log import mirror_of
 
-    registry, audit_log, settings = _open_registry(obj["env"])
-    metric = settings.policy.metric
-    try:
-        versions = registry.list_versions()
-    except Exception as exc:
-        _fail(f"cannot read the registry: {exc}")
-    if not versions:
-        click.echo(f"{registry.model_name}: no registered version yet.")
+    project = _open_project(obj, env)
+    metric = project.settings.policy.metric
+    state = project.registry.state()
+    warnings = [*state.warnings, *_audit_warnings(project, state)]
+    if output_format == "json":
+        _emit_json({**mirror_of(state, metric), "warnings": warnings})
         return
+    if not state.versions:
+        click.echo(f"{project.registry.model_name}: no registered version yet.")
+    else:
+        _print_table(state, metric)
+    for warning in warnings:
+        _warn(warning)
+
+
+def _print_table(state: Any, metric: str) -> None:
     rows = [
         (
             f"v{info.version}",
@@ -98,26 +235,44 @@ def list_versions(obj: dict) -> None:
             (info.created_iso or "-").replace("+00:00", "Z"),
             (info.promotion_reason or "-"),
         )
-        for info in sorted(versions, key=lambda v: v.version)
+        for info in state.versions
     ]
     header = ("version", "semver", "stage", "aliases", metric, "created", "reason")
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header) - 1)]
     for row in (header, *rows):
         cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
         click.echo("  ".join([*cells, row[-1]]))
-    sync_audit_log(registry, audit_log, metric=metric)
 
 
 @models.command()
 @click.argument("ref")
+@_output_options
 @click.pass_obj
-def show(obj: dict, ref: str) -> None:
-    """Tags, metrics, lineage and source run of VERSION, SEMVER or 'champion'."""
+def show(obj: dict, ref: str, env: str | None, output_format: str) -> None:
+    """Tags, metrics, lineage and source run of REF: a version number (3, v3), a semantic
+    version (1.2.0) or an alias (champion, challenger). Read-only."""
     from mlflow import MlflowClient
 
-    registry, _, _ = _open_registry(obj["env"])
-    info = _resolve(registry, ref)
-    click.echo(f"{registry.model_name} v{info.version} ({info.semver or 'no semver'})")
+    project = _open_project(obj, env)
+    info = _resolve(project.registry, ref)
+    metrics = MlflowClient().get_run(info.run_id).data.metrics if info.run_id else {}
+    if output_format == "json":
+        _emit_json(
+            {
+                "model_name": project.registry.model_name,
+                "version": info.version,
+                "semver": info.semver,
+                "stage": info.stage,
+                "aliases": list(info.aliases),
+                "created": info.created_iso,
+                "source": info.source,
+                "run_id": info.run_id,
+                "tags": dict(info.tags),
+                "run_metrics": dict(metrics),
+            }
+        )
+        return
+    click.echo(f"{project.registry.model_name} v{info.version} ({info.semver or 'no semver'})")
     click.echo(f"  stage:    {info.stage or '-'}")
     click.echo(f"  aliases:  {', '.join(info.aliases) or '-'}")
     click.echo(f"  created:  {info.created_iso or '-'}")
@@ -126,75 +281,145 @@ def show(obj: dict, ref: str) -> None:
     click.echo("  tags:")
     for key in sorted(info.tags):
         click.echo(f"    {key}: {info.tags[key]}")
-    if info.run_id:
-        run = MlflowClient().get_run(info.run_id)
+    if metrics:
         click.echo("  metrics (training run):")
-        for key in sorted(run.data.metrics):
-            click.echo(f"    {key}: {run.data.metrics[key]:.4f}")
+        for key in sorted(metrics):
+            click.echo(f"    {key}: {metrics[key]:.4f}")
+
+
+def _report_change(state: Any, sentence: str, output_format: str, **extra: Any) -> None:
+    if output_format == "json":
+        _emit_json({**_state_summary(state), **extra})
+    else:
+        click.echo(sentence)
+
+
+def _stored_metrics(info: Any, policy: Any) -> dict[str, float] | None:
+    """The policy metric stored on a version at its decision ({} when it has none)."""
+    if info is None:
+        return None
+    value = info.metric(policy.metric)
+    return {} if value is None else {policy.metric: value}
+
+
+def _semver_text(info: Any) -> str:
+    return info.semver or "no semver"
 
 
 @models.command()
 @click.argument("ref")
 @click.option("--reason", required=True, help="Why: recorded in the audit log and tags.")
 @click.option("--force", is_flag=True, help="Promote even if the policy would refuse.")
+@_output_options
 @click.pass_obj
-def promote(obj: dict, ref: str, reason: str, force: bool) -> None:
-    """Make VERSION the champion (the promotion policy applies unless --force)."""
-    from future_skills_kedro.lifecycle import LifecycleError, decide_promotion, promote_version
+def promote(
+    obj: dict, ref: str, reason: str, force: bool, env: str | None, output_format: str
+) -> None:
+    """Make REF the champion (the promotion policy applies unless --force)."""
+    from future_skills_kedro.lifecycle import decide_promotion, promote_version
 
-    registry, audit_log, settings = _open_registry(obj["env"])
+    project = _open_project(obj, env)
+    registry, settings = project.registry, project.settings
     info = _resolve(registry, ref)
-    champion = registry.champion()
     policy = settings.policy
     if not force:
+        champion = registry.champion()
         decision = decide_promotion(
-            policy,
-            {policy.metric: info.metric(policy.metric)},
-            None if champion is None else {policy.metric: champion.metric(policy.metric)},
+            policy, _stored_metrics(info, policy), _stored_metrics(champion, policy)
         )
         if decision.outcome != "champion":
-            _fail(f"the policy refuses v{info.version}: {decision.reason} (use --force)")
-    user = getpass.getuser()
-    why = f"{'forced ' if force else ''}manual promotion by {user}: {reason}"
-    try:
-        state = promote_version(
-            registry,
-            audit_log,
-            info.version,
-            why,
-            lock_path=settings.resolved_lock_path,
-            metric=policy.metric,
-        )
-    except LifecycleError as exc:
-        _fail(str(exc))
-    click.echo(
-        f"{registry.model_name} v{state.champion.version} ({state.champion.semver}) is champion"
+            raise CommandFailed(
+                f"the policy refuses v{info.version}: {decision.reason} (use --force to override)"
+            )
+    why = f"{'forced ' if force else ''}manual promotion by {getpass.getuser()}: {reason}"
+    state = promote_version(
+        registry,
+        project.audit_log,
+        info.version,
+        why,
+        lock_path=settings.resolved_lock_path,
+        lock_timeout_s=settings.lock_timeout_s,
+        metric=policy.metric,
+    )
+    champion = state.champion
+    _report_change(
+        state,
+        f"{registry.model_name} v{champion.version} ({_semver_text(champion)}) is champion",
+        output_format,
+        action="manual_promote",
     )
 
 
 @models.command()
-@click.option("--to", "to_ref", default=None, help="Version (number or semver) to restore.")
+@click.option("--to", "to_ref", default=None, help="Version (number, semver or alias) to restore.")
 @click.option("--reason", default=None, help="Why: recorded in the audit log.")
+@_output_options
 @click.pass_obj
-def rollback(obj: dict, to_ref: str | None, reason: str | None) -> None:
-    """Make the previous champion (or --to VERSION) the champion again."""
-    from future_skills_kedro.lifecycle import LifecycleError, rollback_champion
+def rollback(
+    obj: dict, to_ref: str | None, reason: str | None, env: str | None, output_format: str
+) -> None:
+    """Make the previous champion (or --to REF) the champion again."""
+    from future_skills_kedro.lifecycle import rollback_champion
 
-    registry, audit_log, settings = _open_registry(obj["env"])
+    project = _open_project(obj, env)
+    registry, settings = project.registry, project.settings
     if registry.champion() is None:
-        _fail(f"{registry.model_name} has no champion yet: nothing to roll back.")
+        raise CommandFailed(f"{registry.model_name} has no champion yet: nothing to roll back.")
     to_version = _resolve(registry, to_ref).version if to_ref else None
-    user = getpass.getuser()
-    try:
-        state = rollback_champion(
-            registry,
-            audit_log,
-            to_version=to_version,
-            reason=f"rollback by {user}: {reason}" if reason else None,
-            lock_path=settings.resolved_lock_path,
-            metric=settings.policy.metric,
-        )
-    except LifecycleError as exc:
-        _fail(str(exc))
+    state = rollback_champion(
+        registry,
+        project.audit_log,
+        to_version=to_version,
+        reason=f"rollback by {getpass.getuser()}: {reason}" if reason else None,
+        lock_path=settings.resolved_lock_path,
+        lock_timeout_s=settings.lock_timeout_s,
+        metric=settings.policy.metric,
+    )
     champion = state.champion
-    click.echo(f"{registry.model_name} v{champion.version} ({champion.semver}) is champion again")
+    _report_change(
+        state,
+        f"{registry.model_name} v{champion.version} ({_semver_text(champion)}) is champion again",
+        output_format,
+        action="rollback",
+    )
+
+
+@models.command(name="sync-audit")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="The audit file is unreadable: keep it aside and start a new one from the registry.",
+)
+@_output_options
+@click.pass_obj
+def sync_audit(obj: dict, rebuild: bool, env: str | None, output_format: str) -> None:
+    """Bring the audit file in line with the registry.
+
+    Puts back what an interrupted command left half done, and records registry changes made
+    elsewhere (another checkout, the MLflow UI) as a `sync` event. With --rebuild, an
+    unreadable audit file is renamed to <name>.unreadable-<time> and a new one is started.
+    """
+    from future_skills_kedro.lifecycle import rebuild_audit_log, sync_audit_log
+
+    project = _open_project(obj, env)
+    settings, audit_log = project.settings, project.audit_log
+    options = {
+        "lock_path": settings.resolved_lock_path,
+        "lock_timeout_s": settings.lock_timeout_s,
+    }
+    if rebuild:
+        state, aside = rebuild_audit_log(
+            project.registry, audit_log, settings.policy.metric, **options
+        )
+        sentence = f"{audit_log.path} rebuilt from the registry; the unreadable file is {aside}"
+        _report_change(
+            state, sentence, output_format, audit_log=str(audit_log.path), aside=str(aside)
+        )
+        return
+    events_before = len(audit_log.events())
+    state = sync_audit_log(project.registry, audit_log, settings.policy.metric, **options)
+    recorded = audit_log.events()[events_before:]
+    sentence = f"{audit_log.path} agrees with the registry" + "".join(
+        f"\n  recorded {event['action']}: {event['reason']}" for event in recorded
+    )
+    _report_change(state, sentence, output_format, audit_log=str(audit_log.path), recorded=recorded)

@@ -18,9 +18,12 @@ from future_skills_kedro.tracking import (
     ensure_tracking_server_reachable,
     experiment_for_pipelines,
     prepare_embedded_store,
+    quiet_artifact_progress,
 )
 
 logger = logging.getLogger(__name__)
+# The decision line is printed on stdout; this logger keeps it in the log file too.
+decision_logger = logging.getLogger("future_skills_kedro.decisions")
 
 INPUT_EXAMPLE_ROWS = 5
 
@@ -152,6 +155,7 @@ class MlflowTrackingSetupHook:
         except MissingConfigException:  # no mlflow.yml: kedro-mlflow's defaults
             configured = {}
         uri = (configured.get("server") or {}).get("mlflow_tracking_uri")
+        configured_for = (context.env or "local") if uri else None
         if not uri:
             # kedro-mlflow falls back to MLFLOW_TRACKING_URI when mlflow.yml leaves the URI
             # null: anchor the default SQLite store at the project root.
@@ -167,7 +171,8 @@ class MlflowTrackingSetupHook:
                 ]
                 prepare_embedded_store(uri, context.project_path, filter(None, experiments))
         bound_http_retries()
-        ensure_tracking_server_reachable(uri)
+        quiet_artifact_progress()
+        ensure_tracking_server_reachable(uri, configured_for=configured_for)
         self._context = context
 
     @hook_impl(tryfirst=True)
@@ -191,6 +196,46 @@ class MlflowTrackingSetupHook:
             # kedro-mlflow logs the model right after this: give it an input example too.
             example = catalog.load(pipeline.input_name).head(INPUT_EXAMPLE_ROWS)
             pipeline.log_model_kwargs.setdefault("input_example", example)
+
+
+def _lifecycle_settings(context):
+    from future_skills_kedro.lifecycle import LifecycleSettings
+
+    return LifecycleSettings.from_params(context.params.get("lifecycle"), context.project_path)
+
+
+class LifecyclePreflightHook:
+    """Before a training run: can its lifecycle decision be recorded at the end?
+
+    Runs first (tryfirst), before kedro-mlflow starts the MLflow run: a corrupt audit file,
+    an unwritable audit folder or lock, or an invalid semver override stops the run before
+    any training, registration or MLflow run. The checks are ``check_before_training``.
+    """
+
+    def __init__(self) -> None:
+        self._context = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        import mlflow
+
+        from future_skills_kedro.lifecycle import check_before_training
+
+        if not _registers_model(pipeline):
+            return
+        settings = _lifecycle_settings(self._context)
+        check_before_training(
+            settings.registry(mlflow.MlflowClient()),
+            settings.audit_log(),
+            override=settings.semver_override,
+            lock_path=settings.resolved_lock_path,
+            lock_timeout_s=settings.lock_timeout_s,
+            metric=settings.policy.metric,
+        )
 
 
 class ModelLifecycleHook:
@@ -225,8 +270,6 @@ class ModelLifecycleHook:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         import mlflow
 
-        from future_skills_kedro.lifecycle import validate_override
-
         self._mlflow_run_id = None
         self._evidence = {}
         if not _registers_model(pipeline):
@@ -235,8 +278,7 @@ class ModelLifecycleHook:
         # kedro-mlflow registers the logged model under the name the lifecycle governs: the
         # configured one (conf/base/globals.yml), never a name written in code.
         pipeline.log_model_kwargs["registered_model_name"] = settings.model_name
-        # A bad semver override fails now, not after the whole training.
-        validate_override(settings.registry(mlflow.MlflowClient()), settings.semver_override)
+        # LifecyclePreflightHook has checked, before this run started, what the decision needs.
         active = mlflow.active_run()
         self._mlflow_run_id = active.info.run_id if active else None
 
@@ -251,8 +293,8 @@ class ModelLifecycleHook:
                 f"lifecycle decision failed: {type(exc).__name__}: {exc}"
             )
             raise
-        print(outcome.line, flush=True)  # the one line the user waits for
-        logger.info(outcome.line)
+        print(outcome.line, flush=True)  # the run's result, on stdout
+        decision_logger.info(outcome.line)  # conf/logging.yml: to the log file only
 
     @hook_impl(trylast=True)
     def on_pipeline_error(self, error: Exception, run_params, pipeline, catalog) -> None:
@@ -262,11 +304,7 @@ class ModelLifecycleHook:
             )
 
     def _settings(self):
-        from future_skills_kedro.lifecycle import LifecycleSettings
-
-        return LifecycleSettings.from_params(
-            self._context.params.get("lifecycle"), self._context.project_path
-        )
+        return _lifecycle_settings(self._context)
 
     def _decide(self, run_params: dict[str, Any]):
         import mlflow
@@ -334,12 +372,19 @@ class ModelLifecycleHook:
         """A failed run promotes nothing; a version it registered is marked Development."""
         import mlflow
 
+        from future_skills_kedro.lifecycle import mark_run_versions_development
+
         try:
             settings = self._settings()
-            registry = settings.registry(mlflow.MlflowClient())
-            for info in registry.versions_for_run(self._mlflow_run_id):
-                if info.stage is None:
-                    registry.mark_development(info.version, reason, {})
+            mark_run_versions_development(
+                settings.registry(mlflow.MlflowClient()),
+                settings.audit_log(),
+                self._mlflow_run_id,
+                reason,
+                lock_path=settings.resolved_lock_path,
+                lock_timeout_s=settings.lock_timeout_s,
+                metric=settings.policy.metric,
+            )
         except Exception:
             logger.exception("could not mark the versions of run %s", self._mlflow_run_id)
 

@@ -4,7 +4,9 @@ import warnings
 
 from omegaconf.resolvers import oc
 
+from future_skills_kedro import third_party_warnings
 from future_skills_kedro.hooks import (
+    LifecyclePreflightHook,
     MlflowRunFailureHook,
     MlflowTrackingSetupHook,
     ModelLifecycleHook,
@@ -13,13 +15,15 @@ from future_skills_kedro.hooks import (
 )
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
-# MlflowTrackingSetupHook before it (tryfirst), ModelLifecycleHook after it (trylast).
-# pluggy calls the last registered first among tryfirst hooks: ParameterValidationHook checks
-# the parameters before MlflowTrackingSetupHook reads them. MlflowRunFailureHook wraps the
-# pipeline-run hooks of all (its position does not matter). ScoringPurposeHook moves a
-# shadow or backfill scoring run's outputs into their own folder.
+# MlflowTrackingSetupHook and LifecyclePreflightHook before it (tryfirst), ModelLifecycleHook
+# after it (trylast). pluggy calls the last registered first among tryfirst hooks:
+# ParameterValidationHook checks the parameters before LifecyclePreflightHook and
+# MlflowTrackingSetupHook read them. MlflowRunFailureHook wraps the pipeline-run hooks of all
+# (its position does not matter). ScoringPurposeHook moves a shadow or backfill scoring run's
+# outputs into their own folder.
 HOOKS = (
     MlflowTrackingSetupHook(),
+    LifecyclePreflightHook(),
     ParameterValidationHook(),
     ModelLifecycleHook(),
     MlflowRunFailureHook(),
@@ -39,6 +43,7 @@ CONFIG_LOADER_ARGS = {
 
 # Third-party deprecation noise a user can do nothing about (kedro, kedro-mlflow and mlflow
 # call APIs their own dependencies deprecated); it buried the project's own messages.
-# (MLflow's "Add type hints to the `predict` method" about kedro-mlflow's model class cannot be
-# filtered: MLflow re-enables it inside its own catch_warnings block.)
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
+# Warnings that do not apply to this project, each with its reason: third_party_warnings.py.
+third_party_warnings.ignore_inapplicable_warnings()
+third_party_warnings.import_kedro_mlflow_quietly()

@@ -55,8 +55,20 @@ def bound_http_retries() -> None:
         os.environ.setdefault(name, value)
 
 
-def ensure_tracking_server_reachable(uri: str, timeout_s: float = 3.0) -> None:
-    """Fail fast, naming the URI, when an http(s) tracking server cannot be reached."""
+def quiet_artifact_progress() -> None:
+    """No artifact download progress bars (a 1-file model gives three lines of bar in a log),
+    unless the user asks for them with MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=true."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def ensure_tracking_server_reachable(
+    uri: str, timeout_s: float = 3.0, configured_for: str | None = None
+) -> None:
+    """Fail fast, naming the URI and what to do, when an http(s) tracking server is unreachable.
+
+    ``configured_for``: the Kedro environment whose mlflow.yml sets the URI; None when
+    mlflow.yml leaves it null and the URI is MLFLOW_TRACKING_URI (the embedded store's setup).
+    """
     parsed = urlparse(uri)
     if parsed.scheme not in ("http", "https"):
         return
@@ -66,9 +78,27 @@ def ensure_tracking_server_reachable(uri: str, timeout_s: float = 3.0) -> None:
             pass
     except OSError as exc:
         raise TrackingServerUnreachable(
-            f"MLflow tracking server {uri} is unreachable ({exc}). Start it, or unset "
-            "MLFLOW_TRACKING_URI to use the embedded SQLite store."
+            f"MLflow tracking server {uri} is unreachable ({exc}). "
+            + _unreachable_advice(uri, configured_for)
         ) from exc
+
+
+def _unreachable_advice(uri: str, configured_for: str | None) -> str:
+    if configured_for is None:
+        return "Start it, or unset MLFLOW_TRACKING_URI to use the embedded SQLite store."
+    from_env = os.environ.get("MLFLOW_TRACKING_URI")
+    where = f"It is the address in the mlflow.yml of Kedro environment '{configured_for}'"
+    if from_env is None:
+        return (
+            f"{where} (MLFLOW_TRACKING_URI is not set). Start that server, or set "
+            "MLFLOW_TRACKING_URI to the address of the one you use."
+        )
+    if from_env == uri:
+        return (
+            f"{where}, taken from MLFLOW_TRACKING_URI. Start it, or set MLFLOW_TRACKING_URI "
+            "to the address of the running server."
+        )
+    return f"{where}. Start it, or correct server.mlflow_tracking_uri there."
 
 
 def as_mlflow_metrics(metrics: Mapping[str, float], prefix: str = "") -> dict[str, dict]:

@@ -27,3 +27,30 @@ def decide_in_process(job: dict, barrier, queue) -> None:
         queue.put((candidate.version, outcome.promotion.outcome, outcome.evidence, outcome.line))
     except Exception as exc:  # report, so the parent test shows the real error
         queue.put((candidate.version, "error", "", repr(exc)))
+
+
+def promote_and_get_killed(
+    tracking_uri: str, model_name: str, audit_path: str, version: int, kill_after: str
+) -> None:
+    """Promote ``version`` and be killed (SIGKILL) right after the ``kill_after`` call returned:
+    a registry method, or ``audit_write`` for the audit write that ends the change."""
+    import os
+    import signal
+
+    from mlflow import MlflowClient
+
+    from future_skills_kedro.lifecycle import AuditLog, ModelRegistry, promote_version
+
+    from .faults import FaultyClient
+
+    class DyingAuditLog(AuditLog):
+        def append(self, events, state=None, metric="macro_f1"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    if kill_after == "audit_write":
+        registry, audit = ModelRegistry(client, model_name), DyingAuditLog(audit_path)
+    else:
+        faulty = FaultyClient(client, kill_after=kill_after)
+        registry, audit = ModelRegistry(faulty, model_name), AuditLog(audit_path)
+    promote_version(registry, audit, version, "this process is killed mid-command")

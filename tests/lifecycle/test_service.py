@@ -26,7 +26,6 @@ from future_skills_kedro.lifecycle import (
     LockTimeout,
     ModelRegistry,
     PromotionPolicy,
-    VersionFacts,
     apply_lifecycle,
     decision_lock,
     promote_version,
@@ -36,37 +35,11 @@ from future_skills_kedro.lifecycle import (
 )
 
 from ._workers import decide_in_process
-from .conftest import MODEL_NAME
+from .conftest import MODEL_NAME, SCHEMA, candidate
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = [("job_role_name", "object"), ("trend_score", "float64")]
 POLICY = PromotionPolicy()
 
-
-def candidate(version: int, f1: float, **changes) -> CandidateFacts:
-    fact_fields = {"input_schema", "target_classes", "data_hash", "params_hash", "algorithm"}
-    facts = VersionFacts(
-        **{
-            "input_schema": SCHEMA,
-            "target_classes": ("HIGH", "LOW", "MEDIUM"),
-            "data_hash": "data-q1",
-            "params_hash": "params-a",
-            "algorithm": "random_forest",
-        }
-        | {k: v for k, v in changes.items() if k in fact_fields}
-    )
-    others = {k: v for k, v in changes.items() if k not in fact_fields}
-    return CandidateFacts(
-        **{
-            "facts": facts,
-            "metrics": {"macro_f1": f1, "accuracy": 0.8},
-            "version": version,
-            "holdout_hash": "holdout-q1",
-            "git_sha": "abc1234",
-            "kedro_run_id": f"kedro-{version}",
-        }
-        | others
-    )
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -255,25 +228,30 @@ def test_failures_before_any_write(registry, audit, register, client):
         decide(registry, audit, replace(by_run, run_id="f" * 32))
 
 
-def test_crash_after_alias_move_keeps_a_champion_and_frees_the_lock(
+def test_a_failure_after_the_alias_move_is_undone_and_frees_the_lock(
     registry, audit, register, monkeypatch
 ):
     v1, v2, v3 = register(), register(), register()
     decide(registry, audit, candidate(v1, 0.60))
+    events_before = audit.events()
 
     def crash(*_args, **_kwargs):
-        raise RuntimeError("killed while archiving the former champion")
+        raise RuntimeError("registry error while archiving the former champion")
 
     monkeypatch.setattr(ModelRegistry, "_archive", crash)
-    with pytest.raises(RuntimeError, match="killed"):
+    with pytest.raises(LifecycleError, match=r"undone, nothing changed.*archiving") as failure:
         decide(registry, audit, candidate(v2, 0.70, params_hash="b"))
+    assert isinstance(failure.value.__cause__, RuntimeError)
     monkeypatch.undo()
     champion = registry.champion()
-    assert (champion.version, champion.status, champion.stage) == (v2, "READY", PRODUCTION)
+    assert (champion.version, champion.status, champion.stage) == (v1, "READY", PRODUCTION)
+    assert registry.get_version(v2).tags.get("stage") is None  # undecided, as before
+    assert registry.state().warnings == ()
+    assert audit.events() == events_before
+    assert audit.pending() is None
     # The next decision is not blocked and compares against the valid champion.
     outcome = decide(registry, audit, candidate(v3, 0.65, params_hash="c"))
-    assert outcome.compared_with == v2
-    assert outcome.promotion.outcome == "challenger"
+    assert outcome.compared_with == v1
 
 
 def test_validate_override(registry, audit, register):
@@ -353,7 +331,12 @@ def test_sync_audit_log_mirrors_registry(registry, audit, register):
     registry.promote_to_champion(v1, "promoted by hand outside the lifecycle")
     state = sync_audit_log(registry, audit)
     assert json.loads(audit.path.read_text())["champion"] == v1 == state.champion.version
-    assert audit.events() == []
+    # What changed outside the lifecycle commands is recorded as such, once.
+    [event] = audit.events()
+    assert (event["action"], event["version"]) == ("sync", v1)
+    assert "the audit log records champion none, the registry has v1" in event["reason"]
+    sync_audit_log(registry, audit)
+    assert len(audit.events()) == 1
 
 
 def test_decision_waits_for_the_lock(registry, audit, register):

@@ -33,5 +33,8 @@ class MlflowParamsDataset(AbstractDataset[dict, dict]):
             raise DatasetError("MlflowParamsDataset holds nothing yet: it is written by a node.")
         return self._last_saved
 
+    def _exists(self) -> bool:
+        return self._last_saved is not None
+
     def _describe(self) -> dict[str, Any]:
         return {"prefix": self._prefix}

@@ -111,6 +111,9 @@ class RegisteredModelDataset(AbstractDataset[None, "RegisteredModel | None"]):
     def save(self, data: None) -> None:
         raise DatasetError("RegisteredModelDataset is read-only: models are registered by runs.")
 
+    def _exists(self) -> bool:
+        return version_by_alias(self._model_name, self._alias, required=False) is not None
+
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}
 
@@ -146,6 +149,9 @@ class RegisteredModelVersionDataset(AbstractDataset[None, dict]):
 
     def save(self, data: None) -> None:
         raise DatasetError("RegisteredModelVersionDataset is read-only: runs register models.")
+
+    def _exists(self) -> bool:
+        return version_by_alias(self._model_name, self._alias, required=False) is not None
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}

@@ -1,7 +1,8 @@
 """Model lifecycle: semantic versioning, promotion policy, registry adapter, audit log.
 
 Plain Python on top of ``mlflow.MlflowClient`` (docs/lifecycle.md), used by the training
-hook (``apply_lifecycle``) and the ``kedro models`` CLI. Deliberately free of Kedro imports.
+hooks (``check_before_training``, ``apply_lifecycle``) and the ``kedro models`` CLI.
+Deliberately free of Kedro imports. Every write is all or nothing (``changes.py``).
 
 Typical use after a training run::
 
@@ -21,14 +22,36 @@ Typical use after a training run::
     logger.info(outcome.line)
 """
 
-from future_skills_kedro.lifecycle.audit_log import AuditEvent, AuditLog, AuditLogCorrupt
+from future_skills_kedro.lifecycle.audit_log import (
+    AuditEvent,
+    AuditLog,
+    AuditLogCorrupt,
+    AuditLogNotWritable,
+    describe_pending,
+    disagreements,
+)
+from future_skills_kedro.lifecycle.changes import ChangeNotUndone, recover_interrupted
 from future_skills_kedro.lifecycle.fingerprints import (
     hash_frame,
     hash_params,
     schema_of,
     target_classes_of,
 )
-from future_skills_kedro.lifecycle.locking import LockTimeout, decision_lock
+from future_skills_kedro.lifecycle.locking import (
+    LockTimeout,
+    LockUnavailable,
+    decision_lock,
+    lock_is_held,
+)
+from future_skills_kedro.lifecycle.operations import (
+    check_before_training,
+    mark_run_versions_development,
+    promote_version,
+    rebuild_audit_log,
+    rollback_champion,
+    sync_audit_log,
+    validate_override,
+)
 from future_skills_kedro.lifecycle.promotion import (
     PromotionDecision,
     PromotionPolicy,
@@ -44,11 +67,13 @@ from future_skills_kedro.lifecycle.registry import (
     DEVELOPMENT,
     PRODUCTION,
     STAGING,
+    InvalidReference,
     LifecycleError,
     ModelRegistry,
     RegistryState,
     VersionInfo,
     VersionNotFound,
+    parse_reference,
 )
 from future_skills_kedro.lifecycle.semver_policy import (
     InvalidSemverOverride,
@@ -62,10 +87,6 @@ from future_skills_kedro.lifecycle.service import (
     LifecycleOutcome,
     LifecycleSettings,
     apply_lifecycle,
-    promote_version,
-    rollback_champion,
-    sync_audit_log,
-    validate_override,
 )
 
 __all__ = [
@@ -78,12 +99,16 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "AuditLogCorrupt",
+    "AuditLogNotWritable",
     "CandidateFacts",
+    "ChangeNotUndone",
+    "InvalidReference",
     "InvalidSemverOverride",
     "LifecycleError",
     "LifecycleOutcome",
     "LifecycleSettings",
     "LockTimeout",
+    "LockUnavailable",
     "ModelRegistry",
     "PromotionDecision",
     "PromotionPolicy",
@@ -94,14 +119,22 @@ __all__ = [
     "VersionInfo",
     "VersionNotFound",
     "apply_lifecycle",
+    "check_before_training",
     "decide_promotion",
     "decide_version",
     "decision_lock",
+    "describe_pending",
+    "disagreements",
     "format_decision_line",
     "hash_frame",
     "hash_params",
+    "lock_is_held",
+    "mark_run_versions_development",
     "paired_bootstrap_ci",
+    "parse_reference",
     "promote_version",
+    "rebuild_audit_log",
+    "recover_interrupted",
     "rollback_champion",
     "schema_hash",
     "schema_of",

@@ -24,6 +24,10 @@ class LockTimeout(TimeoutError):
     """Another lifecycle decision held the lock for longer than the timeout."""
 
 
+class LockUnavailable(OSError):
+    """The lock file cannot be created (missing permission, read-only filesystem)."""
+
+
 @contextmanager
 def decision_lock(
     path: str | os.PathLike, timeout_s: float = DEFAULT_TIMEOUT_S, poll_s: float = 0.05
@@ -70,3 +74,32 @@ def _read_holder(fd: int) -> str:
         return os.pread(fd, 200, 0).decode(errors="replace").strip() or "holder unknown"
     except OSError:
         return "holder unknown"
+
+
+def ensure_lock_file(path: str | os.PathLike) -> None:
+    """Create the lock file (and its folder) now, so that a later decision cannot fail on it."""
+    lock_path = Path(path)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        raise LockUnavailable(f"cannot create the decision lock {lock_path}: {exc}") from exc
+
+
+def lock_is_held(path: str | os.PathLike) -> bool:
+    """True while a decision holds the lock; read-only (a missing lock file means free)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import semver as semver_lib
 
@@ -52,8 +53,33 @@ class LifecycleError(RuntimeError):
     """A lifecycle operation cannot be done as asked, or its result failed the re-check."""
 
 
-class VersionNotFound(LookupError):
+class VersionNotFound(LifecycleError, LookupError):
     """No such version of the registered model."""
+
+
+class InvalidReference(ValueError):
+    """A version reference that is neither a number, a semantic version nor an alias name."""
+
+
+_VERSION_NUMBER = re.compile(r"[vV]?([0-9]+)")  # 3 or v3, as `kedro models list` prints it
+_ALIAS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+Reference = tuple[Literal["version", "semver", "alias"], str]
+
+
+def parse_reference(ref: str) -> Reference:
+    """What a user's version reference names: ``("version", "3")``, ``("semver", "1.2.0")``
+    or ``("alias", "champion")``. Raises :class:`InvalidReference` for anything else."""
+    if match := _VERSION_NUMBER.fullmatch(ref):
+        return "version", str(int(match[1]))
+    bare = ref[1:] if ref[:1] in ("v", "V") else ref
+    if semver_lib.Version.is_valid(bare):
+        return "semver", bare
+    if _ALIAS_NAME.fullmatch(ref):
+        return "alias", ref
+    raise InvalidReference(
+        f"{ref!r} is not a version reference: use a version number (3 or v3), "
+        "a semantic version (1.2.0) or an alias (champion, challenger)"
+    )
 
 
 def metric_tag(metric: str) -> str:
@@ -269,6 +295,15 @@ class ModelRegistry:
             raise
         return self._info(model_version, self.alias_map())
 
+    def resolve(self, ref: str) -> VersionInfo | None:
+        """The version a user's reference names (see :func:`parse_reference`), or None."""
+        kind, value = parse_reference(ref)
+        if kind == "version":
+            return self.find_version(value)
+        if kind == "semver":
+            return self.get_by_semver(value)
+        return self.get_by_alias(value)
+
     def champion(self) -> VersionInfo | None:
         return self.get_by_alias(CHAMPION)
 
@@ -339,6 +374,39 @@ class ModelRegistry:
         """Remove an alias; a missing alias is not an error."""
         if alias in self.alias_map():
             self.client.delete_registered_model_alias(self.model_name, alias)
+
+    # ---- undo ------------------------------------------------------------------------
+    def snapshot(self, versions: tuple[int, ...] | list[int]) -> dict[str, Any]:
+        """What a lifecycle change may alter: both aliases and every tag of ``versions``.
+
+        Plain JSON, so that it can wait in the audit file until :meth:`restore` uses it.
+        """
+        aliases = self.alias_map()
+        return {
+            "aliases": {alias: aliases.get(alias) for alias in (CHAMPION, CHALLENGER)},
+            "tags": {
+                str(number): dict(self.get_version(number).tags) for number in sorted(set(versions))
+            },
+        }
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Put aliases and tags back as :meth:`snapshot` saw them. Idempotent.
+
+        The champion alias is re-pointed first, in one call (never deleted when it existed),
+        so that a crash while restoring still leaves the version that served before serving.
+        """
+        current = self.alias_map()
+        for alias, version in snapshot["aliases"].items():
+            if version is None:
+                if alias in current:
+                    self.client.delete_registered_model_alias(self.model_name, alias)
+            elif current.get(alias) != int(version):
+                self.set_alias(alias, int(version))
+        for number, tags in snapshot["tags"].items():
+            now = self.get_version(int(number)).tags
+            for key in sorted(set(now) - set(tags)):
+                self.delete_tag(int(number), key)
+            self.set_tags(int(number), {k: v for k, v in tags.items() if now.get(k) != v})
 
     # ---- crash-safe lifecycle transitions ---------------------------------------------
     def _require_ready(self, version: int) -> VersionInfo:

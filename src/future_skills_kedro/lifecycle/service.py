@@ -1,8 +1,10 @@
-"""One call per lifecycle action, for the training hook and the ``kedro models`` CLI.
+"""The decision after a training run (``apply_lifecycle``) and the lifecycle settings.
 
 ``apply_lifecycle`` is what the hook calls after a training run:
-lock -> read latest decided version and champion -> decide semver -> decide promotion ->
-write tags/aliases in crash-safe order -> append audit events -> re-check the champion.
+lock -> undo an interrupted change -> read latest decided version and champion -> decide
+semver -> decide promotion -> write tags/aliases in crash-safe order -> re-check the champion
+-> append audit events. The writes are all or nothing (``changes.py``); the manual commands
+(promote, rollback, sync) are in ``operations.py``.
 
 Evidence rule (honesty over convenience): the challenger is promoted only on metrics that
 are comparable with the *current* champion, i.e. measured on the same holdout rows:
@@ -35,6 +37,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator
 
 from future_skills_kedro.lifecycle.audit_log import AuditEvent, AuditLog
+from future_skills_kedro.lifecycle.changes import recover_interrupted, registry_change
 from future_skills_kedro.lifecycle.locking import DEFAULT_TIMEOUT_S, decision_lock
 from future_skills_kedro.lifecycle.promotion import (
     PromotionDecision,
@@ -263,11 +266,13 @@ def apply_lifecycle(
 ) -> LifecycleOutcome:
     """Decide semver and stage of a freshly registered version and record it everywhere.
 
-    Raises (before any registry write) on an invalid override or an already decided version;
-    a failed run therefore promotes nothing.
+    Raises (before any registry write) on a corrupt audit file, an invalid override or an
+    already decided version; a failure after the first write is undone (``changes.py``).
+    A failed run therefore promotes nothing.
     """
     with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
-        audit_log.read()  # a corrupt audit file fails here, before any registry write
+        # Reads the audit file: a corrupt one fails here, before any registry write.
+        recover_interrupted(registry, audit_log, policy.metric)
         info = _resolve_version(registry, candidate)
         if info.stage is not None:
             raise LifecycleError(
@@ -303,37 +308,20 @@ def apply_lifecycle(
             )
         ]
         compared_with = champion.version if champion else None
-        if promotion.outcome == "champion":
-            state = registry.promote_to_champion(info.version, promotion.reason, tags)
-            events.append(
-                _event("promote", info, version_decision.semver, promotion.reason, compared_with)
+        touched = [v.version for v in (info, champion, former_challenger) if v is not None]
+        with registry_change(registry, audit_log, f"decision on v{info.version}", touched):
+            state = _record_decision(
+                registry,
+                audit_log,
+                info,
+                version_decision.semver,
+                promotion,
+                tags,
+                events,
+                champion,
+                former_challenger,
+                policy.metric,
             )
-            if champion is not None:
-                events.append(_archive_event(champion, info.version, version_decision.semver))
-        elif promotion.outcome == "challenger":
-            state = registry.mark_challenger(info.version, promotion.reason, tags)
-            events.append(
-                _event("challenger", info, version_decision.semver, promotion.reason, compared_with)
-            )
-            if former_challenger is not None and former_challenger.version != info.version:
-                events.append(
-                    AuditEvent(
-                        "development",
-                        former_challenger.version,
-                        former_challenger.semver,
-                        reason=f"displaced as challenger by v{info.version}",
-                        run_id=former_challenger.run_id,
-                    )
-                )
-        else:
-            state = registry.mark_development(info.version, promotion.reason, tags)
-            events.append(
-                _event(
-                    "development", info, version_decision.semver, promotion.reason, compared_with
-                )
-            )
-        _check_champion(state, champion)
-        audit_log.append(events, state, policy.metric)
 
     line = format_decision_line(
         registry.model_name, info.version, version_decision.semver, promotion
@@ -343,13 +331,53 @@ def apply_lifecycle(
     )
 
 
-def _event(
+def _record_decision(
+    registry: ModelRegistry,
+    audit_log: AuditLog,
+    info: VersionInfo,
+    semver: str,
+    promotion: PromotionDecision,
+    tags: Mapping[str, Any],
+    events: list[AuditEvent],
+    champion: VersionInfo | None,
+    former_challenger: VersionInfo | None,
+    metric: str,
+) -> RegistryState:
+    """The registry writes of a decision, then its audit events (inside ``registry_change``)."""
+    compared_with = champion.version if champion else None
+    if promotion.outcome == "champion":
+        state = registry.promote_to_champion(info.version, promotion.reason, tags)
+        events.append(version_event("promote", info, semver, promotion.reason, compared_with))
+        if champion is not None:
+            events.append(archive_event(champion, info.version, semver))
+    elif promotion.outcome == "challenger":
+        state = registry.mark_challenger(info.version, promotion.reason, tags)
+        events.append(version_event("challenger", info, semver, promotion.reason, compared_with))
+        if former_challenger is not None and former_challenger.version != info.version:
+            events.append(
+                AuditEvent(
+                    "development",
+                    former_challenger.version,
+                    former_challenger.semver,
+                    reason=f"displaced as challenger by v{info.version}",
+                    run_id=former_challenger.run_id,
+                )
+            )
+    else:
+        state = registry.mark_development(info.version, promotion.reason, tags)
+        events.append(version_event("development", info, semver, promotion.reason, compared_with))
+    check_champion(state, champion)
+    audit_log.append(events, state, metric)
+    return state
+
+
+def version_event(
     action: str, info: VersionInfo, semver: str | None, reason: str, from_version: int | None
 ) -> AuditEvent:
     return AuditEvent(action, info.version, semver, from_version, reason, info.run_id)  # type: ignore[arg-type]
 
 
-def _archive_event(former: VersionInfo, new_version: int, new_semver: str | None) -> AuditEvent:
+def archive_event(former: VersionInfo, new_version: int, new_semver: str | None) -> AuditEvent:
     return AuditEvent(
         "archive",
         former.version,
@@ -359,117 +387,9 @@ def _archive_event(former: VersionInfo, new_version: int, new_semver: str | None
     )
 
 
-def _check_champion(state: RegistryState, before: VersionInfo | None) -> None:
+def check_champion(state: RegistryState, before: VersionInfo | None) -> None:
     # Never end with no champion when there was one: fail loudly rather than log success.
     if before is not None and state.champion is None:
         raise LifecycleError(
             f"{state.model_name} has no champion after the decision (was v{before.version})"
         )
-
-
-def validate_override(registry: ModelRegistry, override: str | None) -> None:
-    """Fail early (e.g. before training) when the override is invalid or not greater."""
-    if override in (None, ""):
-        return
-    parse_semver(override)
-    previous = registry.latest_decided()
-    if previous is not None:
-        facts = previous.facts()
-        decide_version(facts, facts, override)
-
-
-def promote_version(
-    registry: ModelRegistry,
-    audit_log: AuditLog,
-    version: int,
-    reason: str,
-    *,
-    lock_path: str | os.PathLike | None = None,
-    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
-    metric: str = "macro_f1",
-) -> RegistryState:
-    """Manual promotion (``kedro models promote``): bypasses the policy, records who and why."""
-    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
-        info = registry.get_version(version)
-        former = registry.champion()
-        if former is not None and former.version == info.version:
-            raise LifecycleError(f"v{version} is already the champion")
-        state = registry.promote_to_champion(info.version, reason)
-        events = [
-            _event("manual_promote", info, info.semver, reason, former.version if former else None)
-        ]
-        if former is not None:
-            events.append(_archive_event(former, info.version, info.semver))
-        _check_champion(state, former)
-        audit_log.append(events, state, metric)
-    return state
-
-
-def rollback_champion(
-    registry: ModelRegistry,
-    audit_log: AuditLog,
-    *,
-    to_version: int | None = None,
-    reason: str | None = None,
-    lock_path: str | os.PathLike | None = None,
-    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
-    metric: str = "macro_f1",
-) -> RegistryState:
-    """Put the previous champion (or ``to_version``) back; the current one becomes Archived.
-
-    The previous champion is the ``from_version`` of the audit event that made the current
-    champion champion; without that, the most recently archived version in the registry.
-    """
-    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
-        current = registry.champion()
-        target = (
-            to_version
-            if to_version is not None
-            else _previous_champion(registry, audit_log, current)
-        )
-        if target is None:
-            raise LifecycleError(
-                "no previous champion to roll back to; name the version explicitly"
-            )
-        info = registry.get_version(target)
-        why = reason or (
-            f"rollback from v{current.version} ({current.semver})" if current else "rollback"
-        )
-        state = registry.rollback(info.version, why)
-        events = [_event("rollback", info, info.semver, why, current.version if current else None)]
-        if current is not None:
-            events.append(_archive_event(current, info.version, info.semver))
-        audit_log.append(events, state, metric)
-    return state
-
-
-def _previous_champion(
-    registry: ModelRegistry, audit_log: AuditLog, current: VersionInfo | None
-) -> int | None:
-    if current is not None:
-        event = audit_log.last_champion_event(current.version)
-        previous = event.get("from_version") if event else None
-        if (
-            previous is not None
-            and previous != current.version
-            and registry.find_version(previous) is not None
-        ):
-            return int(previous)
-    fallback = registry.previous_champion()
-    if fallback is None or (current is not None and fallback.version == current.version):
-        return None
-    return fallback.version
-
-
-def sync_audit_log(
-    registry: ModelRegistry,
-    audit_log: AuditLog,
-    metric: str = "macro_f1",
-    lock_path: str | os.PathLike | None = None,
-    lock_timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> RegistryState:
-    """Refresh the registry mirror in the audit file (no event), e.g. for ``kedro models list``."""
-    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
-        state = registry.state()
-        audit_log.append([], state, metric)
-    return state

@@ -1,0 +1,69 @@
+"""Third-party warnings that do not apply to this project, silenced where they start.
+
+Each one is matched by its category and the start of its message, with the reason it does not
+apply; every other warning still shows. Warnings that do apply, or that a user may need, are
+left alone and listed in README.md ("Quiet by default").
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from pathlib import Path
+
+# MLflow warns when a PythonModel subclass is *defined* without type hints on ``predict``:
+# hints would let MLflow validate inputs and infer the signature. The class is kedro-mlflow's
+# KedroPipelineModel, defined as soon as kedro-mlflow's CLI or hooks are imported, so the
+# warning came with every `kedro` command. It does not apply: the project logs the model with
+# an input example, from which MLflow infers the signature it then enforces.
+# MLflow checks inside its own ``catch_warnings()`` + ``simplefilter("once")``, which overrides
+# any filter set beforehand, so the warning is dropped from a record of the import instead.
+KEDRO_MLFLOW_PREDICT_TYPE_HINTS = re.compile(r"(\x1b\[[0-9;]*m)?Add type hints to the `predict`")
+
+# Raised by MLflow when it infers a signature with integer columns, in case they hold missing
+# values at inference time. The model's only integer input, ``horizon_years``, is non-nullable
+# in the feature-table contract (pipelines/data_engineering/schemas.py), checked before scoring.
+INTEGER_COLUMNS_HINT = r"Hint: Inferred schema contains integer column\(s\)"
+
+
+def _is_inapplicable(warning: warnings.WarningMessage) -> bool:
+    return issubclass(warning.category, UserWarning) and bool(
+        KEDRO_MLFLOW_PREDICT_TYPE_HINTS.match(str(warning.message))
+    )
+
+
+def on_kedro_cli_start() -> None:
+    """``kedro.init`` entry point: the `kedro` CLI runs it before it loads plugin commands
+    (kedro-mlflow's among them) inside a project. Outside a Kedro project it does nothing."""
+    from kedro.utils import find_kedro_project
+
+    if find_kedro_project(Path.cwd()) is not None:
+        import_kedro_mlflow_quietly()
+    # Leave no trace of this package: the `kedro` CLI must import the project's code from the
+    # project's src/ (bootstrap_project puts it first on sys.path), not from wherever this
+    # entry point was installed.
+    for name in [m for m in sys.modules if m.split(".")[0] == __package__]:
+        del sys.modules[name]
+
+
+def import_kedro_mlflow_quietly() -> None:
+    """Import kedro-mlflow's model class without MLflow's inapplicable type-hint warning.
+
+    Called by :func:`on_kedro_cli_start` and by settings.py (sessions opened from Python or
+    Jupyter load kedro-mlflow's hooks after the project settings).
+    """
+    if "kedro_mlflow.mlflow" in sys.modules:
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        import kedro_mlflow.mlflow  # noqa: F401
+    for warning in caught:
+        if not _is_inapplicable(warning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+
+
+def ignore_inapplicable_warnings() -> None:
+    """Filters for the inapplicable warnings that ordinary filters can stop."""
+    warnings.filterwarnings("ignore", message=INTEGER_COLUMNS_HINT, category=UserWarning)
