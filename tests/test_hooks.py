@@ -99,7 +99,36 @@ def _only_run_failed(project: Path, error_start: str) -> Run:
     return runs[0]
 
 
+# A hook that fails after kedro-mlflow has ended the run FINISHED (trylast), as the lifecycle
+# decision would on a registry outage. Injected into the copy's settings.py: the copy's src/
+# is what `kedro` imports there.
+_FAILING_HOOK = """
+
+from kedro.framework.hooks import hook_impl
+
+
+class _FailAfterPipeline:
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self, run_params, pipeline, catalog):
+        raise RuntimeError("injected failure after the pipeline")
+
+
+HOOKS = (*HOOKS, _FailAfterPipeline())
+"""
+
+
 def test_a_hook_failing_after_the_pipeline_leaves_the_run_failed(project_copy):
+    settings = project_copy / "src/future_skills_kedro/settings.py"
+    settings.write_text(settings.read_text() + _FAILING_HOOK)
+    result = _train(project_copy, FAST_TRAINING_PARAMS)
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "injected failure after the pipeline" in result.stderr
+    run = _only_run_failed(project_copy, "RuntimeError: injected failure after the pipeline")
+    (version,) = _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
+    assert version.run_id == run.info.run_id
+
+
+def test_a_decision_that_times_out_on_the_lock_leaves_the_run_failed(project_copy):
     # The lifecycle decision (after_pipeline_run, after kedro-mlflow ended the run) times out.
     with _held_lock(project_copy / "data/06_models/model_versions.json.lock"):
         result = _train(project_copy, f"{FAST_TRAINING_PARAMS},lifecycle.lock_timeout_s=1")
@@ -116,5 +145,7 @@ def test_a_corrupt_audit_file_leaves_no_finished_run(project_copy):
     result = _train(project_copy, FAST_TRAINING_PARAMS)
     assert result.returncode != 0
     assert "model_versions.json" in result.stdout + result.stderr
-    _only_run_failed(project_copy, "AuditLogCorrupt")
+    # Caught by the pre-flight check, before kedro-mlflow starts a run: no run at all.
+    assert _runs(project_copy) == []
+    assert _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'") == []
     assert audit.read_text() == '{"model_name": "future-skills-model", "versions": ['

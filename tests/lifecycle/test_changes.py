@@ -320,3 +320,25 @@ def test_versions_of_a_failed_run_become_development_in_registry_and_audit(clien
     assert disagreements(audit.read(), registry.state()) == []
     # Decided versions are left alone.
     assert mark_run_versions_development(registry, audit, undecided.run_id, "again") == []
+
+
+def test_versions_of_a_failed_run_are_tagged_development_even_when_the_lock_is_held(
+    client, audit, history
+):
+    # A decision that timed out on the lock fails the run; the marking cannot take the lock
+    # either, and still tags the run's undecided version (the audit file catches up on sync).
+    import fcntl
+    import os
+
+    registry = ModelRegistry(client, MODEL_NAME)
+    undecided = registry.get_version(history["undecided"])
+    fd = os.open(audit.default_lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        marked = mark_run_versions_development(
+            registry, audit, undecided.run_id, "lifecycle decision failed", lock_timeout_s=0.2
+        )
+    finally:
+        os.close(fd)
+    assert marked == [history["undecided"]]
+    assert registry.get_version(history["undecided"]).stage == DEVELOPMENT

@@ -19,6 +19,7 @@ from future_skills_kedro.lifecycle.audit_log import (
 from future_skills_kedro.lifecycle.changes import recover_interrupted, registry_change
 from future_skills_kedro.lifecycle.locking import (
     DEFAULT_TIMEOUT_S,
+    LockTimeout,
     decision_lock,
     ensure_lock_file,
 )
@@ -249,22 +250,43 @@ def mark_run_versions_development(
     metric: str = "macro_f1",
 ) -> list[int]:
     """A failed run promotes nothing: the undecided versions it registered become Development,
-    with the reason, recorded in the audit file too when it is readable. Returns them."""
-    with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
-        undecided = [v for v in registry.versions_for_run(run_id) if v.stage is None]
-        if not undecided:
-            return []
-        try:
-            recover_interrupted(registry, audit_log, metric)
-        except AuditLogCorrupt:
-            # Tags only: the registry still says why; the audit file needs a human first.
-            for info in undecided:
-                registry.mark_development(info.version, reason, {})
-            return [info.version for info in undecided]
-        touched = [info.version for info in undecided]
-        with registry_change(registry, audit_log, f"marking run {run_id}", touched):
-            for info in undecided:
-                state = registry.mark_development(info.version, reason, {})
-            events = [version_event("development", info, None, reason, None) for info in undecided]
-            audit_log.append(events, state, metric)
+    with the reason, recorded in the audit file too when it is readable and the lock can be
+    taken. Returns them.
+
+    Without the lock (another decision holds it past the timeout, which is often why the run
+    failed) the versions are still tagged: nobody else decides a run's own undecided versions,
+    and an untagged version would look like a decision still to come. The audit file then
+    records them at the next ``kedro models sync-audit``.
+    """
+    try:
+        with decision_lock(lock_path or audit_log.default_lock_path, lock_timeout_s):
+            return _mark_development_locked(registry, audit_log, run_id, reason, metric)
+    except LockTimeout:
+        return _tag_development(registry, run_id, reason)
+
+
+def _tag_development(registry: ModelRegistry, run_id: str, reason: str) -> list[int]:
+    undecided = [v for v in registry.versions_for_run(run_id) if v.stage is None]
+    for info in undecided:
+        registry.mark_development(info.version, reason, {})
+    return [info.version for info in undecided]
+
+
+def _mark_development_locked(
+    registry: ModelRegistry, audit_log: AuditLog, run_id: str, reason: str, metric: str
+) -> list[int]:
+    undecided = [v for v in registry.versions_for_run(run_id) if v.stage is None]
+    if not undecided:
+        return []
+    try:
+        recover_interrupted(registry, audit_log, metric)
+    except AuditLogCorrupt:
+        # Tags only: the registry still says why; the audit file needs a human first.
+        return _tag_development(registry, run_id, reason)
+    touched = [info.version for info in undecided]
+    with registry_change(registry, audit_log, f"marking run {run_id}", touched):
+        for info in undecided:
+            state = registry.mark_development(info.version, reason, {})
+        events = [version_event("development", info, None, reason, None) for info in undecided]
+        audit_log.append(events, state, metric)
     return touched
