@@ -96,7 +96,11 @@ def project(tmp_path_factory) -> Path:
 
 
 def _monitor(project: Path, end: str, *params: str) -> subprocess.CompletedProcess:
-    values = ",".join([f"monitoring.window.end_date={end}", *params])
+    # The windows log the champion's training population (pooled quarters): compared with
+    # its training quarters (test_drift_on_a_new_quarter.py covers the default, holdout).
+    values = ",".join(
+        [f"monitoring.window.end_date={end}", "monitoring.drift.reference=training", *params]
+    )
     return run_kedro(
         project, "run", "--pipelines", "monitoring", "--params", values, env=_env(project)
     )
@@ -119,6 +123,8 @@ def test_healthy_window_exits_zero_and_is_reproducible(project, promtool):
     assert summary["reference"]["version"] == "1"
     assert summary["drift"]["engine"] == "evidently"
     assert summary["drift"]["drifted_features"] == []
+    assert summary["drift"]["reference"]["kind"] == "training"
+    assert summary["drift"]["thresholds"]["calibrated"] is True
     assert summary["performance"]["status"] == "assessed"
     assert "monitoring status HEALTHY for 2025-06-01..2025-06-07" in _output(first)
     html = (project / OUTPUTS / "drift_report.html").read_text()
