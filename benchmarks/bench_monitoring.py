@@ -124,7 +124,7 @@ def measure(kind: str, folder: Path) -> dict:
     start = time.perf_counter()
     if kind == "evidently_preset":
         from future_skills_kedro.contract import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-        from future_skills_kedro.pipelines.monitoring import drift
+        from future_skills_kedro.drift import scores as drift
 
         specs = drift.column_specs(params["drift"], NUMERIC_FEATURES, CATEGORICAL_FEATURES)
         ref = drift.prepare_features(reference.features, specs)

@@ -9,7 +9,15 @@ from kedro.framework.startup import bootstrap_project
 
 from tests.conftest import PROJECT_ROOT
 
-EXPECTED = {"__default__", "data_engineering", "training", "evaluation", "inference", "monitoring"}
+EXPECTED = {
+    "__default__",
+    "data_engineering",
+    "training",
+    "evaluation",
+    "inference",
+    "monitoring",
+    "monitoring_backtest",
+}
 PIPELINES_DIR = PROJECT_ROOT / "src/future_skills_kedro/pipelines"
 # One namespace per pipeline folder: kedro-viz shows each as a collapsible modular pipeline.
 NAMESPACES = EXPECTED - {"__default__"}
@@ -122,7 +130,7 @@ def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them()
     pipelines = _pipelines()
     validation = _own_nodes("data_engineering")
     assert {node.name for node in pipelines["data_engineering"].nodes} == validation
-    for name in ("training", "evaluation", "inference"):
+    for name in ("training", "evaluation", "inference", "monitoring_backtest"):
         own = _own_nodes(name)
         assert own and not own & validation, f"{name} package carries data_engineering nodes"
         assert {node.name for node in pipelines[name].nodes} == validation | own, name

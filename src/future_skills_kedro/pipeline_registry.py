@@ -11,6 +11,7 @@ from future_skills_kedro.pipelines import (
     evaluation,
     inference,
     monitoring,
+    monitoring_backtest,
     training,
 )
 
@@ -40,6 +41,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": validate + evaluation.create_pipeline(),
         "inference": validate + inference.create_pipeline(),
         "monitoring": monitoring.create_pipeline(),
+        # The labelled history replayed through the drift policy (no MLflow run).
+        "monitoring_backtest": validate + monitoring_backtest.create_pipeline(),
     }
     # The training PipelineML itself (adding pipelines to it would turn it into a plain
     # Pipeline that logs no model), so a fresh clone's `kedro run` trains and registers.

@@ -116,7 +116,7 @@ def test_cross_field_rules():
         (
             {"monitoring__drift__numeric": {"method": "kolmogorov"}},
             "monitoring.drift.numeric.method = 'kolmogorov': expected one of ks, wasserstein, "
-            "chisquare, jensenshannon, psi, psi_quantile",
+            "chisquare, jensenshannon, psi, psi_quantile, mean_shift",
         ),
         (
             {"inference__snapshot__horizons": [1, 2]},

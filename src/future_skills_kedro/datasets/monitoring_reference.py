@@ -24,6 +24,7 @@ REFERENCE_FEATURES_ARTIFACT = "monitoring/reference_features.parquet"
 HOLDOUT_PREDICTIONS_ARTIFACT = "evaluation/holdout_predictions.parquet"
 FEATURE_IMPORTANCE_ARTIFACT = "evaluation/permutation_importance.csv"
 PROBABILITY_CALIBRATION_ARTIFACT = "monitoring/probability_calibration.json"
+DRIFT_CALIBRATION_ARTIFACT = "monitoring/drift_calibration.json"
 
 
 @dataclass
@@ -45,6 +46,9 @@ class MonitoringReference:
     # The holdout-fitted calibration (training's probability_calibration); None for a
     # champion trained before it existed: performance is then not estimated.
     probability_calibration: dict[str, Any] | None = None
+    # Drift thresholds calibrated on the labelled history (training's drift_calibration);
+    # None for a champion trained before it existed: configured thresholds are used.
+    drift_calibration: dict[str, Any] | None = None
 
 
 class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | None"]):
@@ -54,7 +58,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
     ``no_data``), or raises a clear error with ``required: true``. A champion without the
     reference-features artifact (trained before it existed) is always an error: there is
     nothing sound to compare with. Holdout predictions, feature importance and the probability
-    calibration are optional.
+    and drift calibrations are optional.
 
     Args:
         model_name: registered model name.
@@ -72,6 +76,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         holdout_predictions_artifact: str = HOLDOUT_PREDICTIONS_ARTIFACT,
         feature_importance_artifact: str = FEATURE_IMPORTANCE_ARTIFACT,
         probability_calibration_artifact: str = PROBABILITY_CALIBRATION_ARTIFACT,
+        drift_calibration_artifact: str = DRIFT_CALIBRATION_ARTIFACT,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
@@ -82,6 +87,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             "holdout_predictions": holdout_predictions_artifact,
             "feature_importance": feature_importance_artifact,
             "probability_calibration": probability_calibration_artifact,
+            "drift_calibration": drift_calibration_artifact,
         }
         self.metadata = metadata
 
@@ -123,6 +129,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             holdout_predictions=frames["holdout_predictions"],
             feature_importance=frames["feature_importance"],
             probability_calibration=frames["probability_calibration"],
+            drift_calibration=frames["drift_calibration"],
             run_metrics=dict(run.data.metrics) if run else {},
             tags=dict(version.tags),
         )

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
+from future_skills_kedro.drift import scores as drift
+from future_skills_kedro.drift.reference import REFERENCE_KINDS
 from future_skills_kedro.parameters.base import (
     Allowed,
     Invalid,
@@ -20,7 +22,7 @@ from future_skills_kedro.parameters.base import (
     Seed,
     UnitShare,
 )
-from future_skills_kedro.pipelines.monitoring import drift, health, performance
+from future_skills_kedro.pipelines.monitoring import health, performance
 from future_skills_kedro.pipelines.monitoring.nodes import EXIT_POLICIES
 from future_skills_kedro.prediction_log import PRODUCTION, PURPOSES
 
@@ -85,8 +87,10 @@ def _check_kind(test: DriftTest, kind: str, at: tuple[str, ...]) -> None:
 
 
 class Drift(ParameterModel):
-    """Feature drift of the window against the champion's training features."""
+    """Feature drift of the window against a reference (the champion's holdout quarters by
+    default), with the thresholds calibrated when the champion was trained."""
 
+    reference: Literal[REFERENCE_KINDS] = "holdout"
     engine: Literal["evidently", "builtin"] = "evidently"
     evidently_max_rows: PositiveInt = 20_000
     sample_seed: Seed = 42
@@ -102,6 +106,28 @@ class Drift(ParameterModel):
         for column, test in self.per_column.items():
             _check_kind(test, _KIND_OF_FEATURE[column], ("per_column", column))
         return self
+
+
+class BacktestInjection(ParameterModel):
+    """The shifts the drift backtest injects to measure detection power."""
+
+    numeric_std: float = Field(0.5, gt=0)
+    numeric_movement_multiple: float = Field(3.0, ge=0)
+    categorical_mass: Annotated[float, Field(gt=0, lt=1)] = 0.15
+
+
+class BacktestTargets(ParameterModel):
+    """What the drift backtest should reach on the labelled history."""
+
+    false_alarm_rate_max: UnitShare = 0.05
+    power_min: UnitShare = 0.95
+
+
+class Backtest(ParameterModel):
+    """The labelled history replayed through the drift policy."""
+
+    injection: BacktestInjection = BacktestInjection()
+    targets: BacktestTargets = BacktestTargets()
 
 
 class PredictionDrift(ParameterModel):
@@ -181,6 +207,7 @@ class MonitoringParameters(ParameterModel):
 
     window: Window = Window()
     drift: Drift = Drift()
+    backtest: Backtest = Backtest()
     prediction_drift: PredictionDrift = PredictionDrift()
     performance: Performance = Performance()
     performance_estimate: PerformanceEstimate = PerformanceEstimate()

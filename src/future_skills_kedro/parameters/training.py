@@ -115,7 +115,7 @@ class PermutationImportance(ParameterModel):
 
 
 class ReferenceFeatures(ParameterModel):
-    """Training features kept as monitoring's drift reference."""
+    """Training and holdout features kept as monitoring's drift reference."""
 
     max_rows: PositiveInt = 50_000
     seed: Seed = 42
@@ -130,6 +130,23 @@ class Calibration(ParameterModel):
     seed: Seed = 42
 
 
+class DriftFloor(ParameterModel):
+    """The smallest calibrated threshold, per kind of feature."""
+
+    numeric: float = Field(0.05, ge=0)
+    categorical: float = Field(0.02, ge=0)
+
+
+class DriftCalibration(ParameterModel):
+    """Drift thresholds calibrated on the labelled quarters, kept with the model version."""
+
+    quantile: Annotated[float, Field(gt=0, le=1)] = 0.95
+    margin: Annotated[float, Field(ge=1)] = 1.2
+    floor: DriftFloor = DriftFloor()
+    min_quarters: PositiveInt = 3
+    low_cardinality_max_values: PositiveInt = 20
+
+
 class TrainingParameters(ParameterModel):
     """Split, model, evaluation artifacts."""
 
@@ -139,3 +156,4 @@ class TrainingParameters(ParameterModel):
     signature_rows: PositiveInt = 20
     reference_features: ReferenceFeatures = ReferenceFeatures()
     calibration: Calibration = Calibration()
+    drift_calibration: DriftCalibration = DriftCalibration()

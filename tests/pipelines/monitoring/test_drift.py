@@ -11,8 +11,9 @@ import pytest
 from scipy import stats
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, FEATURE_COLUMNS, NUMERIC_FEATURES
+from future_skills_kedro.drift import scores as drift
 from future_skills_kedro.parameters.monitoring import Drift
-from future_skills_kedro.pipelines.monitoring import drift, nodes
+from future_skills_kedro.pipelines.monitoring import nodes
 from tests.pipelines.monitoring import scenarios
 
 # Every method on some column, so one Evidently run checks them all (thresholds: Evidently's).
@@ -27,6 +28,7 @@ EVERY_METHOD = Drift.model_validate(
             "avg_salary_k": {"method": "psi_quantile"},
             "economic_indicator": {"method": "ks"},
             "internal_usage": {"method": "psi"},
+            "training_requests": {"method": "mean_shift"},
             "department": {"method": "chisquare"},
             "seniority": {"method": "psi"},
             "skill_name": {"method": "psi_quantile"},
@@ -284,3 +286,46 @@ def test_prediction_drift_sees_confidence_falling_and_class_mix_changing(station
     assert prediction_drift["class_mix"]["drifted"]
     assert prediction_drift["class_mix"]["current_shares"]["HIGH"] > 0.8
     assert "prediction_class_drift" in {issue["rule"] for issue in verdict["issues"]}
+
+
+def test_the_summary_names_the_reference_and_the_source_of_each_threshold(stationary, params):
+    from dataclasses import replace
+
+    from future_skills_kedro.drift import calibration
+    from future_skills_kedro.parameters.training import DriftCalibration
+
+    predictions = stationary.predictions()
+    # A champion trained before drift calibration existed: configured thresholds, said so.
+    uncalibrated, _ = nodes.detect_feature_drift(predictions, stationary.reference, params["drift"])
+    assert uncalibrated["reference"]["kind"] == "holdout"
+    assert uncalibrated["thresholds"]["calibrated"] is False
+    assert "no drift calibration" in uncalibrated["thresholds"]["note"]
+    sources = {name: r["threshold_source"] for name, r in uncalibrated["features"].items()}
+    assert sources["trend_score"] == "configured" and sources["skill_name"] == "override"
+    assert uncalibrated["features"]["trend_score"]["threshold"] == 0.1
+
+    # Calibrated on the world's labelled quarters, its newest two the holdout.
+    history = calibration.build_history(
+        stationary.world.features, NUMERIC_FEATURES, CATEGORICAL_FEATURES
+    )
+    calibrated = calibration.calibrate(history, 2, params["drift"], DriftCalibration().model_dump())
+    champion = replace(stationary.reference, drift_calibration=calibrated)
+    result, _ = nodes.detect_feature_drift(predictions, champion, params["drift"])
+    first, last = calibrated["holdout_quarters"]
+    quarters = pd.to_datetime(stationary.reference.features["as_of_date"]).dt.strftime("%Y-%m-%d")
+    assert result["reference"] == {
+        "kind": "holdout",
+        "requested": "holdout",
+        "start_date": first,
+        "end_date": last,
+        "rows": int(quarters.isin([first, last]).sum()),
+        "note": None,
+    }
+    assert result["thresholds"]["calibrated"] is True
+    assert result["thresholds"]["note"] is None
+    trend = result["features"]["trend_score"]
+    assert trend["threshold_source"] == "calibrated"
+    expected = calibrated["features"]["trend_score"]["thresholds"]["holdout"]
+    assert trend["threshold"] == pytest.approx(expected)
+    assert result["features"]["skill_name"]["threshold_source"] == "override"
+    assert result["features"]["economic_indicator"]["method"] == "mean_shift"

@@ -73,7 +73,7 @@ def unseen_quarter(tmp_path_factory):
     )
     reference = dataclasses.replace(
         scenarios.stationary(seed=3).reference,
-        features=training.select_reference_features(train, 50000, 42),
+        features=training.select_reference_features(train, holdout, 50000, 42),
         holdout_predictions=holdout_predictions,
         feature_importance=None,
         probability_calibration=calibration,

@@ -87,16 +87,23 @@ def project(tmp_path_factory) -> Path:
     logged = _log_window(project, classifier, rows, DEGRADED, seed=2)
     with (project / LOGS / "predictions_20250615.jsonl").open("a") as handle:
         handle.write("{torn line\n" * (logged // 100))
-    # Unhealthy: every numeric feature one standard deviation off (8 of 13 features drift).
+    # Unhealthy: every numeric feature one standard deviation off (8 of 13 features drift),
+    # economic_indicator four: its quarters' means move up to 2.7 of its standard deviations
+    # from the pooled training quarters, and its calibrated threshold says so.
     shifted = rows.copy()
     for column in NUMERIC_FEATURES:
-        shifted[column] = shifted[column] + shifted[column].std()
+        times = 4.0 if column == "economic_indicator" else 1.0
+        shifted[column] = shifted[column] + times * shifted[column].std()
     _log_window(project, classifier, shifted, UNHEALTHY, seed=3)
     return project
 
 
 def _monitor(project: Path, end: str, *params: str) -> subprocess.CompletedProcess:
-    values = ",".join([f"monitoring.window.end_date={end}", *params])
+    # The windows log the champion's training population (pooled quarters): compared with
+    # its training quarters (test_drift_on_a_new_quarter.py covers the default, holdout).
+    values = ",".join(
+        [f"monitoring.window.end_date={end}", "monitoring.drift.reference=training", *params]
+    )
     return run_kedro(
         project, "run", "--pipelines", "monitoring", "--params", values, env=_env(project)
     )
@@ -119,6 +126,8 @@ def test_healthy_window_exits_zero_and_is_reproducible(project, promtool):
     assert summary["reference"]["version"] == "1"
     assert summary["drift"]["engine"] == "evidently"
     assert summary["drift"]["drifted_features"] == []
+    assert summary["drift"]["reference"]["kind"] == "training"
+    assert summary["drift"]["thresholds"]["calibrated"] is True
     assert summary["performance"]["status"] == "assessed"
     assert "monitoring status HEALTHY for 2025-06-01..2025-06-07" in _output(first)
     html = (project / OUTPUTS / "drift_report.html").read_text()

@@ -25,6 +25,9 @@ def client(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(None)
 
 
+DRIFT_CALIBRATION = {"schema_version": 1, "holdout_quarters": ["2025-06-30"], "features": {}}
+
+
 def _register(
     client, tmp_path, *, with_reference=True, with_calibration=True, alias="champion"
 ) -> str:
@@ -40,6 +43,7 @@ def _register(
         (folder / "monitoring/probability_calibration.json").write_text(
             json.dumps(scenario.reference.probability_calibration)
         )
+        (folder / "monitoring/drift_calibration.json").write_text(json.dumps(DRIFT_CALIBRATION))
     scenario.reference.holdout_predictions.to_parquet(
         folder / "evaluation/holdout_predictions.parquet"
     )
@@ -86,6 +90,7 @@ def test_loads_the_champions_training_artifacts(client, tmp_path):
         "scarcity_index",
     ]
     assert reference.probability_calibration == expected.probability_calibration
+    assert reference.drift_calibration == DRIFT_CALIBRATION
     created = pd.Timestamp(reference.created_at)
     assert created.tzinfo is not None
     assert abs(pd.Timestamp.now(tz="UTC") - created) < pd.Timedelta(minutes=10)
@@ -111,4 +116,5 @@ def test_a_champion_without_calibration_loads_without_it(client, tmp_path):
     _register(client, tmp_path, with_calibration=False)
     reference = MonitoringReferenceDataset(MODEL).load()
     assert reference.probability_calibration is None
+    assert reference.drift_calibration is None
     assert len(reference.features) > 0

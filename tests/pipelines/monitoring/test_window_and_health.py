@@ -406,3 +406,41 @@ def test_one_purpose_can_be_given_on_the_command_line(tmp_path, stationary):
         scenarios.validated(canary)
     with pytest.raises(InvalidParameters, match=r"^monitoring\.window\.purposes.*'canary'"):
         raise_invalid(error.value, MonitoringParameters, ("monitoring",))
+
+
+def test_previous_window_reference_reads_the_window_before_and_only_then(
+    tmp_path, stationary, params
+):
+    log_dir = tmp_path / "logs"
+    # The window before: production as it was; this window: the same rows, three changed.
+    previous = scenarios.log_frame(stationary.world, stationary.production, end="2025-06-23")
+    append_prediction_logs(previous, log_dir)
+    append_prediction_logs(scenarios.shift_features(stationary).predictions(), log_dir)
+    reader = PredictionLogWindowDataset(str(log_dir)).load()
+    drift_params = params["drift"] | {"reference": "previous_window"}
+
+    before, before_info = nodes.load_previous_window(reader, WINDOW, drift_params)
+    assert before_info == {
+        "start": "2025-06-17",
+        "end": "2025-06-23",
+        "read": True,
+        "predictions": len(previous),
+    }
+    window_rows, _ = nodes.load_prediction_window(reader, WINDOW)
+    result, _ = nodes.detect_feature_drift(
+        window_rows, stationary.reference, drift_params, before, before_info
+    )
+    assert result["reference"] == {
+        "kind": "previous_window",
+        "requested": "previous_window",
+        "start_date": "2025-06-17",
+        "end_date": "2025-06-23",
+        "rows": len(previous),
+        "note": None,
+    }
+    changed = {*scenarios.SHIFTED_NUMERIC, scenarios.CHANGED_CATEGORICAL}
+    assert set(result["drifted_features"]) == changed
+
+    # Any other reference: the logs are not read a second time.
+    nothing, info = nodes.load_previous_window(reader, WINDOW, params["drift"])
+    assert nothing.empty and info["read"] is False and info["predictions"] == 0

@@ -43,6 +43,7 @@ EXPECTED_ARTIFACTS = {
     "evaluation/promotion_evidence.json",
     "monitoring/reference_features.parquet",
     "monitoring/probability_calibration.json",
+    "monitoring/drift_calibration.json",
 }
 
 
@@ -103,6 +104,18 @@ def test_training_run_logs_params_metrics_artifacts_and_registers(trained_projec
     assert calibration["diagnostics"]["cross_fitting"] == "leave one holdout quarter out"
     assert abs(run.data.metrics["calibration.holdout_estimation_error_macro_f1"]) < 0.02
     assert run.data.metrics["calibration.log_loss"] > 0
+    # The drift thresholds kept with the version: the holdout is the newest two quarters.
+    drift = json.loads((trained_project / "data/06_models/drift_calibration.json").read_text())
+    assert (
+        drift["holdout_quarters"]
+        == drift["quarters"][-2:]
+        == [
+            params["split.holdout_from"],
+            params["split.holdout_to"],
+        ]
+    )
+    assert drift["features"]["economic_indicator"]["method"] == "mean_shift"
+    assert drift["features"]["trend_score"]["thresholds"]["holdout"] > 0.05
 
     versions = client.search_model_versions(f"name='{MODEL_NAME}'")
     assert [v.run_id for v in versions] == [run.info.run_id]

@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUMERIC_FEATURES
+from future_skills_kedro.drift import calibration as drift_calibration
+from future_skills_kedro.drift import reference as drift_reference
+from future_skills_kedro.drift import scores as drift
 from future_skills_kedro.pipelines.monitoring import (
-    drift,
     estimation,
     health,
     performance,
@@ -160,6 +162,8 @@ def _skipped_drift(reason: str) -> dict[str, Any]:
         "status": "skipped",
         "reason": reason,
         "engine": None,
+        "reference": None,
+        "thresholds": None,
         "features": {},
         "drifted_features": [],
         "drift_share": None,
@@ -167,17 +171,54 @@ def _skipped_drift(reason: str) -> dict[str, Any]:
     }
 
 
+def load_previous_window(
+    log_source: Any, window: Mapping[str, Any], drift_params: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The window just before the monitored one, read only for ``drift.reference:
+    previous_window`` (otherwise an empty frame: no second read of the logs)."""
+    start, _ = resolve_window(window)
+    end = start - timedelta(days=1)
+    first = end - timedelta(days=window["days"] - 1)
+    info = {"start": first.isoformat(), "end": end.isoformat(), "read": False, "predictions": 0}
+    if drift_params["reference"] != drift_reference.PREVIOUS_WINDOW:
+        return pd.DataFrame(), info
+    read = log_source.read(first.isoformat(), end.isoformat(), purposes=list(window["purposes"]))
+    return read.frame, info | {"read": True, "predictions": len(read.frame)}
+
+
+def _thresholds_info(
+    reference: Any, sources: Mapping[str, str], note: str | None
+) -> dict[str, Any]:
+    calibration = getattr(reference, "drift_calibration", None)
+    kinds = set(sources.values())
+    return {
+        "source": kinds.pop() if len(kinds) == 1 else "mixed",
+        "calibrated": calibration is not None,
+        "calibration_quarters": (
+            None
+            if calibration is None
+            else [calibration["quarters"][0], calibration["quarters"][-1]]
+        ),
+        "note": note,
+    }
+
+
 def detect_feature_drift(
-    predictions: pd.DataFrame, reference: Any, params: Mapping[str, Any]
+    predictions: pd.DataFrame,
+    reference: Any,
+    params: Mapping[str, Any],
+    previous_predictions: pd.DataFrame | None = None,
+    previous_window: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Per-feature drift of the window against the champion's training features, + HTML.
+    """Per-feature drift of the window against the reference rows (``drift.reference``:
+    the champion's holdout quarters by default), with the thresholds calibrated at training
+    time (explicit ``per_column`` settings win), + HTML.
 
     Evidently decides when the window has at most ``evidently_max_rows`` rows; above that,
     the vectorised engine decides on all rows (same definitions, same numbers) and Evidently
     only draws the report from a seeded sample. ``engine: builtin`` never imports Evidently;
     an Evidently failure falls back to the engine with the reason recorded.
     """
-    specs = drift.column_specs(params, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
     title = "Feature drift report"
     if reference is None:
         result = _skipped_drift("no champion model in the registry")
@@ -186,7 +227,21 @@ def detect_feature_drift(
         result = _skipped_drift("no predictions logged in the window")
         return result, drift.fallback_html(title, result["reason"], {})
 
-    ref = drift.prepare_features(reference.features, specs)
+    reference_rows, reference_info = drift_reference.select_reference(
+        reference, params["reference"], previous_predictions, dict(previous_window or {})
+    )
+    specs, sources, note = drift_calibration.resolve_specs(
+        params,
+        getattr(reference, "drift_calibration", None),
+        reference_info["kind"],
+        NUMERIC_FEATURES,
+        CATEGORICAL_FEATURES,
+    )
+    if note:
+        logger.warning("monitoring drift: %s", note)
+    if reference_info["note"]:
+        logger.warning("monitoring drift: %s", reference_info["note"])
+    ref = drift.prepare_features(reference_rows, specs)
     cur = drift.prepare_features(predictions, specs)
     engine = params["engine"]
     max_rows = params["evidently_max_rows"]
@@ -240,7 +295,11 @@ def detect_feature_drift(
         "engine": decided_by,
         "fallback_reason": fallback_reason,
         "rows": {"reference": len(ref), "current": len(cur)},
-        "features": features,
+        "reference": reference_info,
+        "thresholds": _thresholds_info(reference, sources, note),
+        "features": {
+            name: result | {"threshold_source": sources[name]} for name, result in features.items()
+        },
         "drifted_features": [name for name, r in features.items() if r["drifted"]],
         "drift_share": share,
         "dataset_drift_share_threshold": share_threshold,

@@ -18,6 +18,7 @@ from .nodes import (
     estimate_performance,
     evaluate_performance,
     load_prediction_window,
+    load_previous_window,
     render_prometheus_metrics,
 )
 
@@ -30,6 +31,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["monitoring_prediction_logs", "params:monitoring.window"],
                 outputs=["monitoring_predictions", "monitoring_window"],
                 name="load_prediction_window",
+                tags=["window"],
+            ),
+            node(
+                load_previous_window,
+                inputs=[
+                    "monitoring_prediction_logs",
+                    "params:monitoring.window",
+                    "params:monitoring.drift",
+                ],
+                outputs=["monitoring_previous_predictions", "monitoring_previous_window"],
+                name="load_previous_window",
                 tags=["window"],
             ),
             node(
@@ -49,6 +61,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "monitoring_predictions",
                     "monitoring_reference",
                     "params:monitoring.drift",
+                    "monitoring_previous_predictions",
+                    "monitoring_previous_window",
                 ],
                 outputs=["monitoring_feature_drift", "monitoring_drift_report"],
                 name="detect_feature_drift",

@@ -17,6 +17,8 @@ from future_skills_kedro.contract import (
     NUMERIC_FEATURES,
     TARGET_COLUMN,
 )
+from future_skills_kedro.drift import calibration as drift_calibration
+from future_skills_kedro.drift import reference as drift_reference
 from future_skills_kedro.scoring import (
     PREDICTION_COLUMN,
     PROBABILITY_COLUMNS,
@@ -354,13 +356,33 @@ def select_signature_rows(
     return holdout_set.loc[:, model_features(model)].head(int(n_rows)).reset_index(drop=True)
 
 
-def select_reference_features(train_set: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """The training features monitoring compares production traffic against."""
+def select_reference_features(
+    train_set: pd.DataFrame, holdout_set: pd.DataFrame, max_rows: int, seed: int
+) -> pd.DataFrame:
+    """The training and holdout features monitoring compares production traffic against
+    (``monitoring.drift.reference`` picks the quarters)."""
     # horizon_years is both a key and a feature: keep it once.
-    reference = train_set.loc[:, list(dict.fromkeys([*KEY_COLUMNS, *FEATURE_COLUMNS]))]
+    columns = list(dict.fromkeys([*KEY_COLUMNS, *FEATURE_COLUMNS]))
+    reference = pd.concat(
+        [train_set.loc[:, columns], holdout_set.loc[:, columns]], ignore_index=True
+    )
     if len(reference) > int(max_rows):
         reference = reference.sample(n=int(max_rows), random_state=int(seed))
     return reference.reset_index(drop=True)
+
+
+def calibrate_drift_thresholds(
+    train_set: pd.DataFrame,
+    holdout_set: pd.DataFrame,
+    drift_params: dict[str, Any],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """Per-feature drift thresholds from the labelled quarters' own quarter-to-quarter
+    movement (:mod:`future_skills_kedro.drift.calibration`), kept with the model version."""
+    table = pd.concat([train_set, holdout_set], ignore_index=True)
+    history = drift_calibration.build_history(table, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    n_holdout = len(set(drift_reference.quarter_labels(holdout_set["as_of_date"])))
+    return drift_calibration.calibrate(history, n_holdout, drift_params, settings)
 
 
 def calibrate_probabilities(

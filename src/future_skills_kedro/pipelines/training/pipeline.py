@@ -9,6 +9,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from .nodes import (
     build_promotion_evidence,
+    calibrate_drift_thresholds,
     calibrate_probabilities,
     evaluate_champion,
     evaluate_on_holdout,
@@ -44,11 +45,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                 select_reference_features,
                 inputs=[
                     "train_set",
+                    "holdout_set",
                     "params:training.reference_features.max_rows",
                     "params:training.reference_features.seed",
                 ],
                 outputs="reference_features",
                 name="select_reference_features",
+                tags=["monitoring_reference"],
+            ),
+            node(
+                calibrate_drift_thresholds,
+                inputs=[
+                    "train_set",
+                    "holdout_set",
+                    "params:monitoring.drift",
+                    "params:training.drift_calibration",
+                ],
+                outputs="drift_calibration",
+                name="calibrate_drift_thresholds",
                 tags=["monitoring_reference"],
             ),
             node(

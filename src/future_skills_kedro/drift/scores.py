@@ -4,8 +4,10 @@ The built-in engine implements Evidently 0.7's own definitions of ``ks``, ``wass
 ``chisquare``, ``jensenshannon`` and ``psi`` (same binning, same zero handling, same
 p-value method), so both engines give the same score for the same rows; it only sorts each
 column once and counts with ``np.searchsorted``, which keeps a million rows in seconds.
-``psi_quantile`` (PSI on reference-quantile bins, robust to outliers) is ours, and only
-the built-in engine computes it: Evidently 0.7's API has no way to add a drift method (the
+``psi_quantile`` (PSI on reference-quantile bins, robust to outliers) and ``mean_shift``
+(the move of the mean in reference standard deviations, for numeric features with a few
+distinct values per quarter, see :mod:`future_skills_kedro.drift.calibration`) are ours, and
+only the built-in engine computes them: Evidently 0.7's API has no way to add a drift method (the
 one hook, ``register_stattest``, belongs to the pre-0.7 API kept under ``evidently.legacy``
 and changes a process-wide registry). With ``engine: evidently``, such a column is decided by
 the built-in engine on the same rows and Evidently's report draws it with its own ``psi``
@@ -41,9 +43,10 @@ METHODS: dict[str, tuple[frozenset[str], str, float]] = {
     "jensenshannon": (frozenset({NUMERIC, CATEGORICAL}), DISTANCE, 0.1),
     "psi": (frozenset({NUMERIC, CATEGORICAL}), DISTANCE, 0.1),
     "psi_quantile": (frozenset({NUMERIC, CATEGORICAL}), DISTANCE, 0.2),
+    "mean_shift": (frozenset({NUMERIC}), DISTANCE, 0.1),
 }
 # The project's own methods and the Evidently method that draws them in the report.
-EVIDENTLY_STAND_IN = {"psi_quantile": "psi"}
+EVIDENTLY_STAND_IN = {"psi_quantile": "psi", "mean_shift": "wasserstein"}
 # scipy's ks_2samp is exact up to this sample size, asymptotic above.
 _KS_EXACT_MAX_N = 10_000
 # Evidently bins numeric columns with more distinct reference values than this.
@@ -160,6 +163,18 @@ def wasserstein_normed(reference: np.ndarray, current: np.ndarray) -> float:
     return distance / max(float(np.std(reference)), 0.001)
 
 
+def mean_shift(reference: np.ndarray, current: np.ndarray) -> float:
+    """|mean(current) - mean(reference)| in reference standard deviations.
+
+    Suits numeric features with a few distinct values per quarter (economic_indicator: one
+    value per department): their distribution is a handful of atoms that all move every
+    quarter, which shape distances over-read; the mean's move is what changes.
+    """
+    return abs(float(current.mean()) - float(reference.mean())) / max(
+        float(np.std(reference)), 0.001
+    )
+
+
 def _category_counts(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Counts per value over the union of both columns' values (NaN excluded)."""
     ref_counts = reference.value_counts(dropna=True)
@@ -251,24 +266,29 @@ def _chisquare_p_value(reference: pd.Series, current: pd.Series) -> float:
     return float(chisquare(cur_counts, expected).pvalue)
 
 
-def score_column(reference: Any, current: Any, kind: str, method: str) -> float:
-    """The method's score; numbers come sorted and finite, categories as Series without NaN."""
+def _jensenshannon(reference: Any, current: Any, kind: str) -> float:
     from scipy.spatial import distance
 
-    if method == "ks":
-        return ks_p_value(reference, current)
-    if method == "wasserstein":
-        return wasserstein_normed(reference, current)
-    if method == "chisquare":
-        return _chisquare_p_value(reference, current)
-    if method == "jensenshannon":
-        ref_shares, cur_shares = _binned_shares(reference, current, kind, fill_zeroes=False)
-        return float(distance.jensenshannon(ref_shares, cur_shares))
-    if method == "psi":
-        return _psi(*_binned_shares(reference, current, kind, fill_zeroes=True))
-    if method == "psi_quantile":
-        return psi_quantile(reference, current, kind)
-    raise ValueError(f"unknown drift method {method!r}")
+    ref_shares, cur_shares = _binned_shares(reference, current, kind, fill_zeroes=False)
+    return float(distance.jensenshannon(ref_shares, cur_shares))
+
+
+_SCORERS = {
+    "ks": lambda ref, cur, kind: ks_p_value(ref, cur),
+    "wasserstein": lambda ref, cur, kind: wasserstein_normed(ref, cur),
+    "chisquare": lambda ref, cur, kind: _chisquare_p_value(ref, cur),
+    "jensenshannon": _jensenshannon,
+    "psi": lambda ref, cur, kind: _psi(*_binned_shares(ref, cur, kind, fill_zeroes=True)),
+    "psi_quantile": psi_quantile,
+    "mean_shift": lambda ref, cur, kind: mean_shift(ref, cur),
+}
+
+
+def score_column(reference: Any, current: Any, kind: str, method: str) -> float:
+    """The method's score; numbers come sorted and finite, categories as Series without NaN."""
+    if method not in _SCORERS:
+        raise ValueError(f"unknown drift method {method!r}")
+    return _SCORERS[method](reference, current, kind)
 
 
 def test_column(reference: pd.Series, current: pd.Series, spec: ColumnSpec) -> dict[str, Any]:
@@ -392,14 +412,13 @@ def run_evidently(
     drawn_instead = sorted(
         f"{s.name} ({s.method})" for s in specs if s.method != s.evidently_method
     )
+    stand_ins = sorted({s.evidently_method for s in specs if s.method != s.evidently_method})
     if drawn_instead:
         report_html = add_banner(
             report_html,
             f"Project-only drift methods, decided on the same rows by the built-in engine "
             f"(monitoring_summary.json has their scores and verdicts) and drawn here with "
-            f"Evidently's {'/'.join(sorted(set(EVIDENTLY_STAND_IN.values())))}: "
-            + ", ".join(drawn_instead)
-            + ".",
+            f"Evidently's {'/'.join(stand_ins)}: " + ", ".join(drawn_instead) + ".",
         )
     return results, report_html
 
