@@ -249,12 +249,11 @@ def _label(described: Mapping[str, Any]) -> str:
     return f"v{described['version']} ({described['semver'] or 'no semver'})"
 
 
-def _metric_lines(metrics: Mapping[str, Mapping[str, float]], header: tuple[str, str]) -> list[str]:
+def _metric_lines(metrics: Mapping[str, Mapping[str, float]], confidence: float) -> list[str]:
     names = list(metrics)
     width = max(len(name) for name in [*names, "metric"])
-    lines = [
-        f"  {'metric'.ljust(width)}  {header[0]:>8}  {header[1]:>8}  {'B - A':>8}  95% CI of B - A"
-    ]
+    interval = f"{confidence:.0%} interval of B - A"
+    lines = [f"  {'metric'.ljust(width)}  {'A':>8}  {'B':>8}  {'B - A':>8}  {interval}"]
     for name in names:
         m = metrics[name]
         verdict = "" if m["low"] <= 0 <= m["high"] else "  *"
@@ -282,11 +281,11 @@ def format_comparison(document: Mapping[str, Any]) -> str:
     else:
         lines.append("")
         lines.append("overall")
-        lines.extend(_metric_lines(document["overall"], ("A", "B")))
+        lines.extend(_metric_lines(document["overall"], boot["confidence"]))
         for entry in document["slices"]:
             lines.append("")
             lines.append(f"{document['by']} = {entry['value']} ({entry['rows']} rows)")
-            lines.extend(_metric_lines(entry["metrics"], ("A", "B")))
+            lines.extend(_metric_lines(entry["metrics"], boot["confidence"]))
     lines.append("")
     lines.append("differences in how they were built")
     lines.extend(_difference_lines(document["differences"]))

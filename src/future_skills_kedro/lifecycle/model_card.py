@@ -261,8 +261,8 @@ def _limitations(facts: CardFacts) -> list[str]:
                 "its figures are uncertain."
             )
     found.append(
-        "Trained on synthetic-like historical labels of past quarters; a shift in the "
-        "market or the organisation degrades it until retrained (monitoring watches drift)."
+        "Learned from the labels of past quarters: a shift in the market or the organisation "
+        "degrades it until it is retrained (monitoring watches drift)."
     )
     return ["## Known limitations", "", *(f"- {item}" for item in found), ""]
 
