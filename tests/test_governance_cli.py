@@ -85,7 +85,7 @@ def test_a_candidate_worse_on_one_department_stays_challenger_naming_it(trained)
     assert f"but worse on department={DEPARTMENT}: macro_f1" in line
     assert "> margin 0.050" in line
     client = _client(trained["project"])
-    assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == "1"
+    assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "1"
     v2 = client.get_model_version(MODEL_NAME, "2")
     assert v2.tags["stage"] == "Staging"
     assert f"department={DEPARTMENT}" in v2.tags["promotion_reason"]
