@@ -41,6 +41,9 @@ EXPECTED_ARTIFACTS = {
     "evaluation/holdout_predictions.parquet",
     "evaluation/paired_correctness.parquet",
     "evaluation/promotion_evidence.json",
+    "evaluation/slice_comparison.csv",
+    "evaluation/holdout_summary.json",
+    "model_card.md",
     "monitoring/reference_features.parquet",
     "monitoring/probability_calibration.json",
 }
