@@ -112,7 +112,7 @@ class _Project:
     registry: Any
     audit_log: Any
     settings: Any
-    catalog: Any = None
+    context: Any = None  # the Kedro context; its catalog is built only by commands that read data
 
 
 def _open_project(obj: dict, env: str | None) -> _Project:
@@ -135,7 +135,7 @@ def _open_project(obj: dict, env: str | None) -> _Project:
     except Exception as exc:  # configuration or tracking server: what the message says
         raise CommandFailed(str(exc)) from exc
     registry = settings.registry(MlflowClient())
-    return _Project(registry, settings.audit_log(), settings, context.catalog)
+    return _Project(registry, settings.audit_log(), settings, context)
 
 
 def _resolve(registry: Any, ref: str) -> Any:
@@ -467,7 +467,7 @@ def compare(
 
     project = _open_project(obj, env)
     a, b = _resolve_named(project.registry, ref_a), _resolve_named(project.registry, ref_b)
-    rows, basis = _comparison_rows(project.catalog, quarter)
+    rows, basis = _comparison_rows(project.context.catalog, quarter)
     guard = project.settings.policy.significance
     document = compare_versions(
         rows,
