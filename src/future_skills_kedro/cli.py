@@ -24,6 +24,7 @@ from typing import Any
 import click
 from kedro.framework.cli.utils import env_option
 
+from future_skills_kedro.contract import SLICE_COLUMNS
 from future_skills_kedro.retraining_command import retrain_if_needed
 
 USAGE_ERROR = 2
@@ -446,7 +447,7 @@ def _resolve_named(registry: Any, ref: str) -> Any:
 )
 @click.option(
     "--by",
-    type=click.Choice(["department", "seniority", "horizon_years", "skill_category"]),
+    type=click.Choice(SLICE_COLUMNS),
     default=None,
     help="Also compare on each value of this column.",
 )
