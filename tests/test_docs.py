@@ -67,8 +67,11 @@ def _catalog() -> dict:
 
 
 def _output_file_names() -> set[str]:
-    """Files the pipelines write (catalog file paths), by name and by MLflow artifact path."""
-    names = set()
+    """Files the pipelines write (catalog file paths), by name and by MLflow artifact path,
+    and the model card the lifecycle hook logs with each training run."""
+    from future_skills_kedro.lifecycle.model_card import CARD_ARTIFACT
+
+    names = {CARD_ARTIFACT}
     for entry in _catalog().values():
         filepath = entry.get("filepath") or (entry.get("dataset") or {}).get("filepath")
         if filepath:

@@ -1,5 +1,5 @@
-"""Project CLI commands: ``kedro models list | show | promote | rollback | sync-audit |
-retrain-if-needed``.
+"""Project CLI commands: ``kedro models list | show | compare | card | promote | rollback |
+sync-audit | retrain-if-needed``.
 
 Kedro adds the ``cli`` group below to its own commands when run inside this project.
 
@@ -24,6 +24,7 @@ from typing import Any
 import click
 from kedro.framework.cli.utils import env_option
 
+from future_skills_kedro.contract import SLICE_COLUMNS
 from future_skills_kedro.retraining_command import retrain_if_needed
 
 USAGE_ERROR = 2
@@ -112,6 +113,7 @@ class _Project:
     registry: Any
     audit_log: Any
     settings: Any
+    context: Any = None  # the Kedro context; its catalog is built only by commands that read data
 
 
 def _open_project(obj: dict, env: str | None) -> _Project:
@@ -133,7 +135,8 @@ def _open_project(obj: dict, env: str | None) -> _Project:
             settings = LifecycleSettings.from_params(context.params.get("lifecycle"), project_path)
     except Exception as exc:  # configuration or tracking server: what the message says
         raise CommandFailed(str(exc)) from exc
-    return _Project(settings.registry(MlflowClient()), settings.audit_log(), settings)
+    registry = settings.registry(MlflowClient())
+    return _Project(registry, settings.audit_log(), settings, context)
 
 
 def _resolve(registry: Any, ref: str) -> Any:
@@ -423,3 +426,154 @@ def sync_audit(obj: dict, rebuild: bool, env: str | None, output_format: str) ->
         f"\n  recorded {event['action']}: {event['reason']}" for event in recorded
     )
     _report_change(state, sentence, output_format, audit_log=str(audit_log.path), recorded=recorded)
+
+
+def _resolve_named(registry: Any, ref: str) -> Any:
+    """``_resolve``, with an unknown version or alias as a usage error (exit 2)."""
+    try:
+        return _resolve(registry, ref)
+    except CommandFailed as exc:
+        raise CommandFailed(exc.message, USAGE_ERROR) from exc
+
+
+@models.command()
+@click.argument("ref_a", metavar="A")
+@click.argument("ref_b", metavar="B")
+@click.option(
+    "--quarter",
+    default=None,
+    help="Score both on this labelled quarter of model_input_table (e.g. 2025-09-30) "
+    "instead of the current holdout.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(SLICE_COLUMNS),
+    default=None,
+    help="Also compare on each value of this column.",
+)
+@_output_options
+@click.pass_obj
+def compare(
+    obj: dict,
+    ref_a: str,
+    ref_b: str,
+    quarter: str | None,
+    by: str | None,
+    env: str | None,
+    output_format: str,
+) -> None:
+    """Score A and B (versions, semvers or aliases) on the same rows: metrics, B - A with a
+    seeded paired-bootstrap interval, per slice with --by, and how they were built. Read-only."""
+    from future_skills_kedro.lifecycle.compare import compare_versions, format_comparison
+
+    project = _open_project(obj, env)
+    a, b = _resolve_named(project.registry, ref_a), _resolve_named(project.registry, ref_b)
+    rows, basis = _comparison_rows(project.context.catalog, quarter)
+    guard = project.settings.policy.significance
+    document = compare_versions(
+        rows,
+        a,
+        b,
+        _version_scorer(project.registry.model_name),
+        params_a=_run_params(a),
+        params_b=_run_params(b),
+        rows_basis=basis,
+        by=by,
+        confidence=guard.confidence,
+        resamples=guard.resamples,
+        seed=guard.seed,
+    )
+    if output_format == "json":
+        _emit_json(document)
+    else:
+        click.echo(format_comparison(document))
+
+
+def _comparison_rows(catalog: Any, quarter: str | None) -> tuple[Any, str]:
+    """The current holdout, or one labelled quarter of the model-input table."""
+    import pandas as pd
+    from kedro.io import DatasetError
+
+    name = "holdout_set" if quarter is None else "model_input_table"
+    try:
+        table = catalog.load(name)
+    except DatasetError as exc:
+        raise CommandFailed(
+            f"cannot read {name} ({str(exc).splitlines()[0]}): "
+            "run `kedro run --pipelines training` first"
+        ) from exc
+    if quarter is None:
+        span = f"{table['as_of_date'].min():%Y-%m-%d} to {table['as_of_date'].max():%Y-%m-%d}"
+        return table, f"current holdout, {span}"
+    try:
+        day = pd.Timestamp(quarter)
+    except ValueError as exc:
+        raise CommandFailed(f"--quarter {quarter!r} is not a date", USAGE_ERROR) from exc
+    rows = table.loc[table["as_of_date"] == day]
+    if rows.empty:
+        known = ", ".join(f"{d:%Y-%m-%d}" for d in sorted(table["as_of_date"].unique()))
+        raise CommandFailed(
+            f"--quarter {quarter}: no labelled rows for that quarter (quarters: {known})",
+            USAGE_ERROR,
+        )
+    return rows, f"labelled quarter {day:%Y-%m-%d}"
+
+
+def _version_scorer(model_name: str) -> Callable:
+    def score(info: Any, rows: Any) -> Any:
+        import mlflow
+
+        from future_skills_kedro.contract import FEATURE_COLUMNS
+
+        model = mlflow.pyfunc.load_model(f"models:/{model_name}/{info.version}")
+        return model.predict(rows.loc[:, list(FEATURE_COLUMNS)])
+
+    return score
+
+
+def _run_params(info: Any) -> dict[str, str]:
+    from mlflow import MlflowClient
+
+    return dict(MlflowClient().get_run(info.run_id).data.params) if info.run_id else {}
+
+
+@models.command()
+@click.argument("ref")
+@click.option(
+    "--generate",
+    is_flag=True,
+    help="Write the card from the version's training run (for a version trained before "
+    "model cards); the same run always gives the same card.",
+)
+@_output_options
+@click.pass_obj
+def card(obj: dict, ref: str, generate: bool, env: str | None, output_format: str) -> None:
+    """Print the model card of REF (Markdown): use, data, metrics with intervals, slices,
+    comparison with the champion, decision, limitations, lineage."""
+    from mlflow import MlflowClient
+
+    from future_skills_kedro.lifecycle.model_card import is_model_card, write_card_from_run
+
+    project = _open_project(obj, env)
+    registry = project.registry
+    info = _resolve_named(registry, ref)
+    client = MlflowClient()
+    description = client.get_model_version(registry.model_name, str(info.version)).description
+    if generate:
+        try:
+            text = write_card_from_run(client, registry, info.version)
+        except LookupError as exc:
+            raise CommandFailed(f"cannot generate a card: {exc}") from exc
+    elif is_model_card(description):
+        text = description
+    else:
+        raise CommandFailed(
+            f"v{info.version} has no model card (registered before model cards, or writing it "
+            f"failed); `kedro models card {ref} --generate` writes it from its training run"
+        )
+    if output_format == "json":
+        _emit_json(
+            {"version": info.version, "semver": info.semver, "generated": generate, "card": text}
+        )
+    else:
+        click.echo(text, nl=False)

@@ -68,6 +68,8 @@ NUMERIC_FEATURES = (
 )
 FEATURE_COLUMNS = CATEGORICAL_FEATURES + NUMERIC_FEATURES
 TARGET_COLUMN = "future_need_level"
+# Feature columns whose values split the holdout into slices (compare --by, slice table).
+SLICE_COLUMNS = ("department", "seniority", "horizon_years", "skill_category")
 MODEL_INPUT_COLUMNS = (
     "job_role_id",
     "skill_id",

@@ -249,7 +249,7 @@ class ModelLifecycleHook:
 
     # Node outputs the decision rests on, kept from the run itself: reloading them from
     # data/ after the run could read files a concurrent run has just overwritten.
-    EVIDENCE_OUTPUTS = ("promotion_evidence", "paired_correctness")
+    EVIDENCE_OUTPUTS = ("promotion_evidence", "paired_correctness", "slice_comparison")
 
     def __init__(self) -> None:
         self._context = None
@@ -314,6 +314,7 @@ class ModelLifecycleHook:
             VersionFacts,
             apply_lifecycle,
         )
+        from future_skills_kedro.lifecycle.slices import slice_records
 
         settings = self._settings()
         missing = [name for name in self.EVIDENCE_OUTPUTS if name not in self._evidence]
@@ -344,6 +345,7 @@ class ModelLifecycleHook:
                 if compared
                 else None
             ),
+            slices=slice_records(self._evidence["slice_comparison"]) if compared else None,
             git_sha=_git_sha(self._context.project_path),
             kedro_run_id=run_params.get("run_id") or run_params.get("session_id"),
         )
@@ -366,7 +368,26 @@ class ModelLifecycleHook:
         }
         for key, value in decision_tags.items():
             client.set_tag(self._mlflow_run_id, key, value)
+        self._write_model_card(client, settings, outcome.version)
         return outcome
+
+    @staticmethod
+    def _write_model_card(client, settings, version: int) -> None:
+        """The version's model card, from what the run stored: the run artifact
+        ``model_card.md`` and the version's description. The decision is already recorded,
+        so a failure here is a warning naming the command that writes the card later."""
+        from future_skills_kedro.lifecycle.model_card import write_card_from_run
+
+        try:
+            write_card_from_run(client, settings.registry(client), version)
+        except Exception as exc:
+            logger.warning(
+                "no model card for v%s (%s: %s); write it with `kedro models card %s --generate`",
+                version,
+                type(exc).__name__,
+                exc,
+                version,
+            )
 
     def _mark_run_versions_development(self, reason: str) -> None:
         """A failed run promotes nothing; a version it registered is marked Development."""

@@ -94,6 +94,11 @@ def multiclass_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFram
     Computed here because sklearn's ``log_loss`` assumes lexicographically ordered labels,
     while our probability columns follow the contract's LOW < MEDIUM < HIGH order.
     """
+    return float(row_log_loss(y_true, predictions).mean())
+
+
+def row_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFrame) -> np.ndarray:
+    """Negative log probability of the true class, per row (their mean is the log loss)."""
     proba = predictions.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
     proba = np.clip(proba, 1e-15, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True)
@@ -101,7 +106,7 @@ def multiclass_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFram
     if (column < 0).any():
         unknown = sorted(set(np.asarray(y_true, dtype=object)[column < 0]))
         raise ValueError(f"unknown target level(s) {unknown}; expected {list(NEED_LEVELS)}")
-    return float(-np.log(proba[np.arange(len(proba)), column]).mean())
+    return -np.log(proba[np.arange(len(proba)), column])
 
 
 def is_finite_number(value: Any) -> bool:

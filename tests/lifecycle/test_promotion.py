@@ -215,3 +215,88 @@ def test_format_decision_line():
     assert line == (
         "future-skills-model v7 = 1.3.0 -> champion: macro_f1 0.742 vs 0.721 (+0.021 >= 0.010)"
     )
+
+
+# ---------------------------------------------------------------- non-inferiority per slice
+SLICE_RULE = PromotionPolicy(non_inferiority={"enabled": True, "margin": 0.05, "min_rows": 200})
+
+
+def slice_row(value, challenger, champion, rows=500, column="department"):
+    return {
+        "slice": column,
+        "value": value,
+        "rows": rows,
+        "challenger": challenger,
+        "champion": champion,
+        "metric": "macro_f1",
+    }
+
+
+def test_a_candidate_worse_on_one_department_stays_challenger_naming_it():
+    slices = [
+        slice_row("Finance", 0.41, 0.62),
+        slice_row("Sales", 0.80, 0.55),
+        slice_row("senior", 0.70, 0.60, column="seniority"),
+    ]
+    decision = decide_promotion(SLICE_RULE, m(0.70), m(0.60), slices=slices)
+    assert decision.outcome == "challenger"
+    assert decision.stage == "Staging"
+    assert "worse on department=Finance: macro_f1 0.410 vs 0.620" in decision.reason
+    assert "trails by 0.210 > margin 0.050, n=500" in decision.reason
+    assert decision.reason.startswith("macro_f1 0.700 vs 0.600 (+0.100 >= 0.010)")
+    assert decision.worst_slice["value"] == "Finance"
+
+
+@pytest.mark.parametrize(
+    ("policy", "slices"),
+    [
+        # The rule is off by default: the table does not decide.
+        (MAXIMIZE, [slice_row("Finance", 0.41, 0.62)]),
+        # Within the margin (exactly at it promotes).
+        (SLICE_RULE, [slice_row("Finance", 0.57, 0.62)]),
+        # Too few rows to judge.
+        (SLICE_RULE, [slice_row("Finance", 0.10, 0.62, rows=199)]),
+        # A column the rule does not judge.
+        (SLICE_RULE, [slice_row("Data", 0.10, 0.62, column="skill_category")]),
+        # No champion figure on that slice.
+        (SLICE_RULE, [slice_row("Finance", 0.10, None)]),
+    ],
+)
+def test_slices_that_do_not_trigger_the_rule_leave_the_promotion(policy, slices):
+    assert decide_promotion(policy, m(0.70), m(0.60), slices=slices).outcome == "champion"
+
+
+def test_the_rule_without_slice_results_keeps_the_candidate_challenger():
+    decision = decide_promotion(SLICE_RULE, m(0.70), m(0.60), slices=None)
+    assert decision.outcome == "challenger"
+    assert "non-inferiority rule has no per-slice results" in decision.reason
+
+
+def test_the_rule_is_direction_aware_and_names_the_worst_slice():
+    policy = PromotionPolicy(
+        metric="log_loss",
+        direction="minimize",
+        threshold=0.02,
+        floor=None,
+        non_inferiority={"enabled": True, "margin": 0.05},
+    )
+    slices = [
+        {**slice_row("3", 0.90, 0.80, column="horizon_years"), "metric": "log_loss"},
+        {**slice_row("5", 1.20, 0.80, column="horizon_years"), "metric": "log_loss"},
+        {**slice_row("1", 0.50, 0.90, column="horizon_years"), "metric": "log_loss"},
+    ]
+    decision = decide_promotion(policy, m(0.7, "log_loss"), m(0.8, "log_loss"), slices=slices)
+    assert decision.outcome == "challenger"
+    assert "worse on horizon_years=5: log_loss 1.200 vs 0.800" in decision.reason
+    assert "(and 1 more slice(s))" in decision.reason
+
+
+def test_non_inferiority_settings_are_checked_with_their_dotted_name():
+    with pytest.raises(InvalidParameters, match=r"lifecycle\.promotion\.non_inferiority\.margin"):
+        LifecycleSettings.from_params(
+            {"model_name": "m", "promotion": {"non_inferiority": {"margin": -1}}}
+        )
+    with pytest.raises(InvalidParameters, match=r"non_inferiority\.slices"):
+        LifecycleSettings.from_params(
+            {"model_name": "m", "promotion": {"non_inferiority": {"slices": ["job_role"]}}}
+        )

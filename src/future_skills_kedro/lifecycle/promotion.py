@@ -8,18 +8,18 @@ tolerance applies to the floor (a value exactly at the floor passes).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from future_skills_kedro.lifecycle.bootstrap import paired_bootstrap_ci
 from future_skills_kedro.parameters.base import Allowed, Invalid, ParameterModel, Seed
 from future_skills_kedro.parameters.errors import did_you_mean
 
 TOLERANCE = 1e-12
-_BOOTSTRAP_CHUNK = 250  # resamples per vectorised batch: bounds memory to chunk * n rows
 
 Outcome = Literal["champion", "challenger", "development"]
 Stage = Literal["Production", "Staging", "Development"]
@@ -46,6 +46,19 @@ class SignificanceGuard(ParameterModel):
     seed: Seed = 42
 
 
+class NonInferiorityRule(ParameterModel):
+    """Per-slice guard: a candidate that wins overall stays challenger if it is worse than
+    the champion by more than ``margin`` (policy metric, direction-aware) on any slice of
+    ``slices`` with at least ``min_rows`` holdout rows."""
+
+    enabled: bool = False
+    margin: float = Field(0.05, ge=0)
+    min_rows: int = Field(200, ge=1)
+    slices: list[Literal["department", "seniority", "horizon_years", "skill_category"]] = Field(
+        default_factory=lambda: ["department", "seniority", "horizon_years"], min_length=1
+    )
+
+
 class PromotionPolicy(ParameterModel):
     """Metric, direction, required improvement and absolute floor (a ceiling when minimizing).
 
@@ -58,6 +71,7 @@ class PromotionPolicy(ParameterModel):
     threshold_type: Literal["absolute", "relative"] = "absolute"
     floor: float | None = 0.40
     significance: SignificanceGuard = SignificanceGuard()
+    non_inferiority: NonInferiorityRule = NonInferiorityRule()
 
     @field_validator("metric")
     @classmethod
@@ -104,6 +118,7 @@ class PromotionDecision:
     delta: float | None = None  # challenger - champion (raw, not direction-aware)
     required: float | None = None  # improvement needed, in metric units
     confidence_interval: tuple[float, float] | None = None
+    worst_slice: Mapping[str, Any] | None = None  # the slice the non-inferiority rule names
 
     @property
     def promoted(self) -> bool:
@@ -144,38 +159,6 @@ def _comparison_text(delta: float, required: float, promoted: bool) -> tuple[str
     while digits < 9 and f"{abs(delta):.{digits}f}" == f"{required:.{digits}f}" and not promoted:
         digits += 3
     return f"{delta:+.{digits}f}", f"{required:.{digits}f}"
-
-
-def paired_bootstrap_ci(
-    challenger_scores: np.ndarray,
-    champion_scores: np.ndarray,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 42,
-) -> tuple[float, float]:
-    """CI of mean(challenger) - mean(champion) over the same rows, by paired bootstrap.
-
-    Scores are per-row, higher is better: 0/1 correctness gives the accuracy difference;
-    any other per-row score (e.g. negative log loss) can be passed instead.
-    """
-    a = np.asarray(challenger_scores, dtype=float)
-    b = np.asarray(champion_scores, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
-        raise ValueError(
-            "paired scores must be two non-empty 1-D arrays over the same holdout rows, "
-            f"got shapes {a.shape} and {b.shape}"
-        )
-    # Resampling rows of the paired difference keeps the pairing (same row for both models).
-    differences = a - b
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    for start in range(0, resamples, _BOOTSTRAP_CHUNK):
-        stop = min(start + _BOOTSTRAP_CHUNK, resamples)
-        rows = rng.integers(0, differences.size, size=(stop - start, differences.size))
-        means[start:stop] = differences[rows].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return float(low), float(high)
 
 
 def _gate(policy: PromotionPolicy, metrics: Mapping[str, Any] | None) -> PromotionDecision | None:
@@ -280,18 +263,67 @@ def _guard(
     )
 
 
+def _slice_shortfalls(
+    policy: PromotionPolicy, slices: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Slices with enough rows where the candidate trails the champion by more than the
+    margin (direction-aware), worst first."""
+    rule = policy.non_inferiority
+    found = []
+    for entry in slices:
+        if entry.get("slice") not in rule.slices or int(entry.get("rows") or 0) < rule.min_rows:
+            continue
+        candidate = metric_value(entry, "challenger")
+        champion = metric_value(entry, "champion")
+        if candidate is None or champion is None:
+            continue
+        loss = champion - candidate if policy.maximize else candidate - champion
+        if loss > rule.margin + TOLERANCE:
+            found.append({**entry, "loss": loss})
+    return sorted(found, key=lambda e: (-e["loss"], str(e["slice"]), str(e["value"])))
+
+
+def _non_inferior(
+    policy: PromotionPolicy,
+    decision: PromotionDecision,
+    slices: Sequence[Mapping[str, Any]] | None,
+) -> PromotionDecision:
+    """Keep a promotion only if no slice with enough rows is worse by more than the margin."""
+    rule = policy.non_inferiority
+    if slices is None:
+        reason = f"{decision.reason} but the non-inferiority rule has no per-slice results"
+        return replace(decision, outcome="challenger", stage="Staging", reason=reason)
+    shortfalls = _slice_shortfalls(policy, slices)
+    if not shortfalls:
+        return decision
+    worst = shortfalls[0]
+    more = f" (and {len(shortfalls) - 1} more slice(s))" if len(shortfalls) > 1 else ""
+    reason = (
+        f"{decision.reason} but worse on {worst['slice']}={worst['value']}: {policy.metric} "
+        f"{_fmt(float(worst['challenger']))} vs {_fmt(float(worst['champion']))} "
+        f"(trails by {worst['loss']:.3f} > margin {rule.margin:.3f}, n={int(worst['rows'])})"
+        f"{more}"
+    )
+    return replace(
+        decision, outcome="challenger", stage="Staging", reason=reason, worst_slice=worst
+    )
+
+
 def decide_promotion(
     policy: PromotionPolicy,
     challenger_metrics: Mapping[str, Any] | None,
     champion_metrics: Mapping[str, Any] | None,
     champion_compatible: bool = True,
     paired_correct: tuple[np.ndarray, np.ndarray] | None = None,
+    slices: Sequence[Mapping[str, Any]] | None = None,
 ) -> PromotionDecision:
     """Champion, challenger or development for a candidate, per ``policy``.
 
     ``champion_metrics`` must be measured on the same holdout as ``challenger_metrics``;
     ``paired_correct`` holds per-row scores (higher is better, 0/1 correctness by default)
-    of both models on those rows, used only by the significance guard.
+    of both models on those rows, used only by the significance guard. ``slices`` holds the
+    per-slice policy metric of both models on those rows (``slice``, ``value``, ``rows``,
+    ``challenger``, ``champion``), used only by the non-inferiority rule.
     """
     if rejected := _gate(policy, challenger_metrics):
         return rejected
@@ -303,7 +335,9 @@ def decide_promotion(
     assert champion_value is not None  # guaranteed by _uncontested
     decision = _compare(policy, value, champion_value)
     if decision.promoted and policy.significance.enabled:
-        return _guard(policy, decision, paired_correct)
+        decision = _guard(policy, decision, paired_correct)
+    if decision.promoted and policy.non_inferiority.enabled:
+        decision = _non_inferior(policy, decision, slices)
     return decision
 
 

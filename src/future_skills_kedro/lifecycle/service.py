@@ -12,8 +12,8 @@ are comparable with the *current* champion, i.e. measured on the same holdout ro
    the champion at decision time) -> the run's champion metrics and paired scores;
 2. otherwise (the champion changed during the run, or the run did not evaluate it) the
    champion's stored metric is used only if it was measured on the same holdout
-   (``holdout_hash`` tag equal) -- no paired scores then, so an enabled significance guard
-   keeps the candidate challenger;
+   (``holdout_hash`` tag equal) -- no paired scores or slices then, so an enabled significance
+   guard or non-inferiority rule keeps the candidate challenger;
 3. otherwise the candidate cannot be promoted on stale evidence: it becomes challenger
    ("champion changed during the run (v4 -> v5); re-evaluate"), or development if it fails
    the floor. An incompatible champion (other input schema or target classes) is never
@@ -28,7 +28,7 @@ lock file on a filesystem where ``flock`` works across hosts, or run decisions f
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -142,7 +142,8 @@ class CandidateFacts:
     ``evaluated_champion_version`` is the champion version the run saw (None when there was
     no champion); ``champion_metrics`` are that champion's metrics on the run's holdout (None
     when it could not be scored), ``paired_correct`` = (challenger, champion) per-row scores on
-    the same holdout rows, higher is better (0/1 correctness by default). ``holdout_hash``
+    the same holdout rows, higher is better (0/1 correctness by default), ``slices`` the
+    per-slice policy metric of both on those rows (the non-inferiority rule). ``holdout_hash``
     identifies those rows; equal hashes make stored metrics of other versions comparable.
     """
 
@@ -154,6 +155,7 @@ class CandidateFacts:
     evaluated_champion_version: int | None = None
     champion_metrics: Mapping[str, Any] | None = None
     paired_correct: tuple[np.ndarray, np.ndarray] | None = None
+    slices: Sequence[Mapping[str, Any]] | None = None  # lifecycle/slices.py records
     git_sha: str | None = None
     kedro_run_id: str | None = None
 
@@ -222,7 +224,12 @@ def _decide_with_evidence(
     )
     if fresh:
         decision = decide_promotion(
-            policy, candidate.metrics, candidate.champion_metrics, True, candidate.paired_correct
+            policy,
+            candidate.metrics,
+            candidate.champion_metrics,
+            True,
+            candidate.paired_correct,
+            candidate.slices,
         )
         return decision, "run-evaluation"
     stored = champion.metric(policy.metric)

@@ -18,9 +18,11 @@ from future_skills_kedro.pipelines.training.nodes import (
     TrainingDataError,
     build_classifier,
     build_promotion_evidence,
+    compare_slices,
     evaluate_champion,
     evaluate_on_holdout,
     split_train_holdout,
+    summarise_holdout,
     train_classifier,
 )
 from future_skills_kedro.scoring import PROBABILITY_COLUMNS, classification_metrics
@@ -211,7 +213,7 @@ def test_champion_is_scored_on_the_same_holdout_rows():
     train, holdout, _ = split_train_holdout(table, SPLIT)
     classifier, fit_metrics, _ = train_classifier(train, MODEL)
     _, _, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
-    metrics, comparison, paired = evaluate_champion(
+    metrics, comparison, paired, _ = evaluate_champion(
         _champion(_FixedModel("HIGH")), holdout, predictions
     )
     assert comparison["status"] == "compared"
@@ -232,7 +234,7 @@ def test_absent_or_incompatible_champion_is_recorded_not_compared(champion, stat
     train, holdout, _ = split_train_holdout(table, SPLIT)
     classifier, fit_metrics, _ = train_classifier(train, MODEL)
     _, holdout_scores, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
-    metrics, comparison, paired = evaluate_champion(champion, holdout, predictions)
+    metrics, comparison, paired, _ = evaluate_champion(champion, holdout, predictions)
     assert metrics == {}
     assert comparison["status"] == status
     assert paired["champion_correct"].isna().all()
@@ -242,3 +244,66 @@ def test_absent_or_incompatible_champion_is_recorded_not_compared(champion, stat
     assert evidence["champion"]["status"] == status
     assert evidence["target_classes"] == ["HIGH", "LOW", "MEDIUM"]
     assert run_params["data_hash"] == evidence["data_hash"]
+
+
+PROMOTION = {"metric": "macro_f1", "non_inferiority": {"slices": ["department", "horizon_years"]}}
+SIGNIFICANCE = {"confidence": 0.95, "resamples": 200, "seed": 1}
+
+
+def test_slices_compare_both_models_on_each_department_and_horizon():
+    table = make_model_input()
+    train, holdout, _ = split_train_holdout(table, SPLIT)
+    classifier, fit_metrics, _ = train_classifier(train, MODEL)
+    _, _, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    _, _, _, champion_scored = evaluate_champion(
+        _champion(_FixedModel("HIGH")), holdout, predictions
+    )
+    slices = compare_slices(holdout, predictions, champion_scored, PROMOTION)
+    assert list(slices["slice"].unique()) == ["department", "horizon_years"]
+    finance = holdout["department"] == "Dept 1"
+    row = slices.loc[slices["value"] == "Dept 1"].iloc[0]
+    assert row["rows"] == finance.sum()
+    expected_new = classification_metrics(
+        holdout.loc[finance, TARGET_COLUMN], predictions.loc[finance]
+    )["macro_f1"]
+    expected_old = classification_metrics(
+        holdout.loc[finance, TARGET_COLUMN], champion_scored.loc[finance.to_numpy()]
+    )["macro_f1"]
+    assert row["challenger"] == pytest.approx(expected_new)
+    assert row["champion"] == pytest.approx(expected_old)
+    assert row["difference"] == pytest.approx(expected_new - expected_old)
+    assert slices.groupby("slice")["rows"].sum().eq(len(holdout)).all()
+
+
+def test_without_a_champion_the_slice_table_and_summary_have_the_new_model_only():
+    table = make_model_input()
+    train, holdout, _ = split_train_holdout(table, SPLIT)
+    classifier, fit_metrics, _ = train_classifier(train, MODEL)
+    _, holdout_scores, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    _, _, _, champion_scored = evaluate_champion(None, holdout, predictions)
+    slices = compare_slices(holdout, predictions, champion_scored, PROMOTION)
+    assert slices["champion"].isna().all() and slices["challenger"].notna().all()
+    summary = summarise_holdout(train, holdout, predictions, champion_scored, SIGNIFICANCE)
+    assert summary["versus_champion"] is None
+    macro = summary["metrics"]["macro_f1"]
+    assert macro["value"] == pytest.approx(holdout_scores["macro_f1"])
+    assert macro["low"] <= macro["value"] <= macro["high"]
+
+
+def test_the_summary_names_holdout_categories_unseen_in_training_and_the_champion_gap():
+    table = make_model_input()
+    train, holdout, _ = split_train_holdout(table, SPLIT)
+    holdout = holdout.assign(
+        skill_category=holdout["skill_category"].where(holdout.index % 2 == 0, "Quantum")
+    )
+    classifier, fit_metrics, _ = train_classifier(train, MODEL)
+    _, _, predictions, _ = evaluate_on_holdout(classifier, holdout, fit_metrics)
+    _, _, _, champion_scored = evaluate_champion(
+        _champion(_FixedModel("HIGH")), holdout, predictions
+    )
+    summary = summarise_holdout(train, holdout, predictions, champion_scored, SIGNIFICANCE)
+    assert summary["unseen_categories"] == {"skill_category": ["Quantum"]}
+    gap = summary["versus_champion"]["accuracy"]
+    expected = predictions["correct"].mean() - (holdout[TARGET_COLUMN] == "HIGH").mean()
+    assert gap["difference"] == pytest.approx(expected)
+    assert gap["low"] <= gap["difference"] <= gap["high"]

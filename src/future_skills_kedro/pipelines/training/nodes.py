@@ -269,18 +269,20 @@ def permutation_feature_importance(
 
 def evaluate_champion(
     champion, holdout_set: pd.DataFrame, holdout_predictions: pd.DataFrame
-) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame]:
+) -> tuple[dict[str, Any], dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Score the current champion on the very same holdout rows as the new model.
 
     Returns champion metrics for MLflow (``champion_<metric>``), the comparison block of the
-    promotion evidence, and the paired per-row correctness (new vs champion).
+    promotion evidence, the paired per-row correctness (new vs champion), and the champion's
+    scored rows for the per-slice comparison (no rows when there was none to score them).
     """
     paired = holdout_predictions.loc[:, [*KEY_COLUMNS, "correct"]].rename(
         columns={"correct": "challenger_correct"}
     )
     if champion is None:
         paired["champion_correct"] = pd.NA
-        return {}, {"status": "absent", "reason": "no champion registered yet"}, paired
+        absent = {"status": "absent", "reason": "no champion registered yet"}
+        return {}, absent, paired, pd.DataFrame()
     try:
         scored = champion.model.predict(holdout_set.loc[:, list(FEATURE_COLUMNS)])
     except Exception as exc:
@@ -295,6 +297,7 @@ def evaluate_champion(
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
             },
             paired,
+            pd.DataFrame(),
         )
     metrics = classification_metrics(holdout_set[TARGET_COLUMN], scored)
     paired["champion_correct"] = (
@@ -307,7 +310,66 @@ def evaluate_champion(
         "metrics": metrics,
         "reason": f"champion v{champion.version} scored on the same {len(holdout_set)} rows",
     }
-    return as_mlflow_metrics(metrics, prefix="champion_"), comparison, paired
+    champion_scored = scored.reset_index(drop=True)
+    return as_mlflow_metrics(metrics, prefix="champion_"), comparison, paired, champion_scored
+
+
+def _scored_or_none(champion_predictions: pd.DataFrame) -> pd.DataFrame | None:
+    return None if champion_predictions.empty else champion_predictions
+
+
+def compare_slices(
+    holdout_set: pd.DataFrame,
+    holdout_predictions: pd.DataFrame,
+    champion_predictions: pd.DataFrame,
+    promotion: dict[str, Any],
+) -> pd.DataFrame:
+    """The policy metric of the new model and the champion on each slice of the holdout
+    (``lifecycle.promotion.non_inferiority.slices``): the table the non-inferiority rule, the
+    run and the model card use. ``champion`` is empty when there is no champion to compare."""
+    from future_skills_kedro.lifecycle.slices import slice_table
+
+    return slice_table(
+        holdout_set,
+        holdout_predictions,
+        _scored_or_none(champion_predictions),
+        promotion["non_inferiority"]["slices"],
+        promotion["metric"],
+    )
+
+
+def summarise_holdout(
+    train_set: pd.DataFrame,
+    holdout_set: pd.DataFrame,
+    holdout_predictions: pd.DataFrame,
+    champion_predictions: pd.DataFrame,
+    significance: dict[str, Any],
+) -> dict[str, Any]:
+    """What the model card states about the holdout: each metric with its bootstrap
+    interval, the difference from the champion with its paired interval (same resampling
+    as the significance guard), and holdout categories the training rows never had."""
+    from future_skills_kedro.lifecycle.compare import compare_scored, metric_intervals
+
+    options = {
+        "confidence": float(significance["confidence"]),
+        "resamples": int(significance["resamples"]),
+        "seed": int(significance["seed"]),
+    }
+    y_true = holdout_set[TARGET_COLUMN].reset_index(drop=True)
+    candidate = holdout_predictions.reset_index(drop=True)
+    champion = _scored_or_none(champion_predictions)
+    versus = None if champion is None else compare_scored(y_true, champion, candidate, **options)
+    unseen = {
+        column: sorted(map(str, set(holdout_set[column]) - set(train_set[column])))
+        for column in CATEGORICAL_FEATURES
+    }
+    return {
+        "rows": len(holdout_set),
+        "bootstrap": options,
+        "metrics": metric_intervals(y_true, candidate, **options),
+        "versus_champion": versus,
+        "unseen_categories": {column: values for column, values in unseen.items() if values},
+    }
 
 
 def build_promotion_evidence(

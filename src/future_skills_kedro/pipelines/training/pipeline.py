@@ -11,6 +11,7 @@ from .nodes import (
     build_promotion_evidence,
     calibrate_drift_thresholds,
     calibrate_probabilities,
+    compare_slices,
     evaluate_champion,
     evaluate_on_holdout,
     permutation_feature_importance,
@@ -19,6 +20,7 @@ from .nodes import (
     select_reference_features,
     select_signature_rows,
     split_train_holdout,
+    summarise_holdout,
     train_classifier,
 )
 
@@ -108,8 +110,38 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 evaluate_champion,
                 inputs=["champion_model", "holdout_set", "holdout_predictions"],
-                outputs=["champion_metrics", "champion_comparison", "paired_correctness"],
+                outputs=[
+                    "champion_metrics",
+                    "champion_comparison",
+                    "paired_correctness",
+                    "champion_holdout_predictions",
+                ],
                 name="evaluate_champion_on_same_holdout",
+                tags=["evaluate", "champion"],
+            ),
+            node(
+                compare_slices,
+                inputs=[
+                    "holdout_set",
+                    "holdout_predictions",
+                    "champion_holdout_predictions",
+                    "params:lifecycle.promotion",
+                ],
+                outputs="slice_comparison",
+                name="compare_slices",
+                tags=["evaluate", "champion"],
+            ),
+            node(
+                summarise_holdout,
+                inputs=[
+                    "train_set",
+                    "holdout_set",
+                    "holdout_predictions",
+                    "champion_holdout_predictions",
+                    "params:lifecycle.promotion.significance",
+                ],
+                outputs="holdout_summary",
+                name="summarise_holdout",
                 tags=["evaluate", "champion"],
             ),
             node(
