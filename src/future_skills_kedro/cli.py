@@ -188,23 +188,26 @@ def _audit_warnings(project: _Project, state: Any) -> list[str]:
         disagreements,
         lock_is_held,
     )
+    from future_skills_kedro.lifecycle.retention import describe_unfinished, unfinished_prune
 
     try:
         data = project.audit_log.read()
     except AuditLogCorrupt as exc:
         return [str(exc)]
+    pruning = unfinished_prune(data)
+    unfinished = [] if pruning is None else [describe_unfinished(pruning)]
     if data["pending"] is not None:
         held = lock_is_held(project.settings.resolved_lock_path)
-        return [describe_pending(data["pending"], in_progress=held)]
+        return [*unfinished, describe_pending(data["pending"], in_progress=held)]
     if not project.audit_log.path.exists() and not state.versions:
-        return []
+        return unfinished
     differences = disagreements(data, state)
     if differences:
         differences.append(
             "changed from another checkout or the MLflow UI? `kedro models sync-audit` "
             "records it in this audit log"
         )
-    return differences
+    return [*unfinished, *differences]
 
 
 @models.command(name="list")
