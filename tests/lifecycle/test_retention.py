@@ -36,7 +36,7 @@ def _info(number: int, days_old: float, *aliases: str, run: str | None = None) -
     created = NOW - timedelta(days=days_old)
     return VersionInfo(
         number,
-        tags={"semver": f"1.{number}.0"},
+        tags={"semver": f"1.{number}.0", "stage": "Development"},
         aliases=aliases,
         run_id=run or f"run-{number}",
         created_ms=int(created.timestamp() * 1000),
@@ -81,6 +81,14 @@ def test_plan_selects_old_versions_and_never_the_champion_challenger_or_recent_s
     assert _pruned(decisions) == expected
     why = {d.version: d.why for d in decisions}
     assert (why[2], why[4]) == ("champion", "challenger")
+
+
+def test_an_undecided_version_is_kept():
+    undecided = VersionInfo(3, run_id="run-3", created_ms=0)
+    state = _state(_info(1, 300), _info(2, 200, "champion"), undecided)
+    decisions = plan_prune(state, Criteria(keep_last=0), (), now=NOW)
+    assert _pruned(decisions) == [1]
+    assert decisions[2].why.startswith("undecided")
 
 
 def test_a_version_sharing_the_champion_s_run_is_kept():

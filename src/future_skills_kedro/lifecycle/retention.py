@@ -3,8 +3,9 @@ files go after ``monitoring.retention.prediction_log_days``.
 
 Which versions: those outside the last ``keep_last`` versions and/or created more than
 ``older_than_days`` ago (both given: both must hold). Never the champion, the challenger, a
-version that scored a logged prediction within the monitoring window, or a version sharing
-its training run with one of those.
+version that scored a logged prediction within the monitoring window, a version sharing
+its training run with one of those, or an undecided version (no ``stage`` yet: the decision
+after its training run may be under way).
 
 Deleting cannot be undone, so a prune rolls *forward*, unlike the other lifecycle changes
 (``changes.py``), which roll back. Under the decision lock it:
@@ -157,6 +158,8 @@ def plan_prune(
             why = protected[info.version]
         elif info.run_id in protected_runs:
             why = f"its training run is also v{protected_runs[info.run_id]}'s"
+        elif info.stage is None:  # registered, not decided yet: its run may be deciding now
+            why = "undecided (its training run's decision may still be running)"
         elif reasons_to_keep:
             why = ", ".join(reasons_to_keep)
         elif archive_only and TAG_RETENTION in info.tags:
