@@ -211,3 +211,20 @@ def _plan_archive(state):
     return plan_prune(
         state, Criteria(keep_last=0), (), now=datetime.now(timezone.utc), archive_only=True
     )
+
+
+def test_an_artifact_store_refusing_deletions_stops_the_prune_before_any_change(lived, monkeypatch):
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    def refuse(self, artifact_path=None):  # what a server's proxy does without MANAGE
+        raise MlflowException("403 Forbidden: Permission denied (injected)")
+
+    monkeypatch.setattr(LocalArtifactRepository, "delete_artifacts", refuse)
+    registry, audit, runs = lived
+    events_before = audit.events()
+    with pytest.raises(MlflowException, match="403"):
+        prune_versions(registry, audit, _plan)
+    assert [info.version for info in registry.list_versions()] == [1, 2, 3, 4]
+    assert all(path.exists() for path in runs.values())
+    assert audit.events() == events_before and audit.read().get(PRUNING) is None

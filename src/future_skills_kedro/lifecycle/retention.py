@@ -10,7 +10,9 @@ after its training run may be under way).
 Deleting cannot be undone, so a prune rolls *forward*, unlike the other lifecycle changes
 (``changes.py``), which roll back. Under the decision lock it:
 
-1. records the whole plan in the audit file (``pruning``: each version, its run, the artifact
+1. asks every artifact location whether it accepts deletions (deleting a path that never
+   exists: a server answers 403 without permission), so that a refusal changes nothing;
+   then records the whole plan in the audit file (``pruning``: each version, its run, the artifact
    locations it will delete), in one atomic write;
 2. per version: deletes the registry entry first (from then on nobody can promote it), then
    the run's and the logged model's artifacts, tags the run ``artifacts_pruned_at``, and
@@ -222,6 +224,19 @@ def _delete_artifacts(uri: str) -> None:
     get_artifact_repository(uri).delete_artifacts()  # idempotent: a missing folder is fine
 
 
+# Never exists: deleting it only asks the artifact store whether this caller may delete there
+# (a server's artifact proxy answers 403 without MANAGE on the experiment).
+_PERMISSION_PROBE = ".prune-permission-probe"
+
+
+def _check_deletable(items: Iterable[Mapping[str, Any]]) -> None:
+    """Fail before the first deletion when an artifact location refuses deletions."""
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    for uri in dict.fromkeys(uri for item in items for uri in item.get("artifact_uris", [])):
+        get_artifact_repository(uri).delete_artifacts(_PERMISSION_PROBE)
+
+
 def _artifact_plan(registry: ModelRegistry, decision: Decision) -> dict[str, Any]:
     """The item ``pruning`` records for a version: what will be deleted, where."""
     from mlflow.exceptions import MlflowException
@@ -380,6 +395,7 @@ def prune_versions(
         elif decisions:
             started = utc_now_iso()
             items = [_artifact_plan(registry, decision) for decision in decisions]
+            _check_deletable(items)  # e.g. no permission: nothing deleted, nothing recorded
             _write_pruning(audit_log, items, started)
             for item in items:
                 why = (
