@@ -69,8 +69,10 @@ class Criteria:
 
     def describe(self) -> str:
         parts = []
-        if self.keep_last is not None:
+        if self.keep_last:
             parts.append(f"not among the last {self.keep_last}")
+        elif self.keep_last == 0:
+            parts.append("--keep-last 0")
         if self.older_than_days is not None:
             parts.append(f"older than {self.older_than_days:g} days")
         return " and ".join(parts)
