@@ -254,3 +254,4 @@ def test_prune_dry_run_changes_nothing_and_an_interrupted_prune_is_finished(proj
     traced = _json(project, "trace", predictions["request_id"].iloc[0])
     assert traced["model"]["version"] == 2 and traced["model"]["in_registry"] is False
     assert traced["model"]["training_run_id"] == event["run_id"]
+    assert traced["model"]["git_sha"] == _git(project, "rev-parse", "HEAD")

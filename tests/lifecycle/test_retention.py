@@ -165,6 +165,13 @@ def test_prune_deletes_registry_entries_and_artifacts_and_records_each(lived):
     assert [v["version"] for v in data["versions"]] == [2, 4]  # the mirror follows
     again = prune_versions(registry, audit, _plan)
     assert again.pruned == [] and len(audit.events()) == len(data["events"])
+    # The run stays, with the pruned version's lineage: trace still names data and commit.
+    tags = registry.client.get_run(result.pruned[1]["run_id"]).data.tags
+    assert tags["artifacts_pruned_at"]
+    assert (tags["pruned_version.git_sha"], tags["pruned_version.data_hash"]) == (
+        "abc1234",
+        "data-q1",
+    )
 
 
 def test_a_prune_that_stopped_half_way_is_finished_by_the_next(lived):

@@ -41,6 +41,11 @@ from future_skills_kedro.lifecycle.locking import DEFAULT_TIMEOUT_S, decision_lo
 from future_skills_kedro.lifecycle.registry import (
     ARCHIVED,
     TAG_ARCHIVED_AT,
+    TAG_DATA_HASH,
+    TAG_GIT_SHA,
+    TAG_KEDRO_RUN_ID,
+    TAG_PARAMS_HASH,
+    TAG_SEMVER,
     TAG_STAGE,
     LifecycleError,
     ModelRegistry,
@@ -51,6 +56,10 @@ from future_skills_kedro.lifecycle.registry import (
 
 TAG_RETENTION = "retention"  # on a version archived by `prune --archive-only`: when and why
 RUN_TAG_PRUNED = "artifacts_pruned_at"  # on the training run of a pruned version
+# The pruned version's lineage tags, kept on its run (which stays) as pruned_version.<tag>:
+# `kedro models trace` still names the data, parameters and commit of a pruned version.
+RUN_TAG_LINEAGE_PREFIX = "pruned_version."
+LINEAGE_TAGS = (TAG_SEMVER, TAG_DATA_HASH, TAG_PARAMS_HASH, TAG_GIT_SHA, TAG_KEDRO_RUN_ID)
 PRUNING = "pruning"  # audit-file key of an unfinished prune
 
 
@@ -264,6 +273,7 @@ def _artifact_plan(registry: ModelRegistry, decision: Decision) -> dict[str, Any
         "run_id": info.run_id,
         "artifact_uris": uris,
         "logged_model_ids": model_ids,
+        "lineage": {tag: info.tags[tag] for tag in LINEAGE_TAGS if tag in info.tags},
         "reason": decision.why,
     }
 
@@ -314,7 +324,7 @@ def _prune_one(
         registry.client.delete_logged_model(model_id)
     run_id = item.get("run_id")
     if run_id:
-        _tag_run(registry, run_id)
+        _tag_run(registry, run_id, item.get("lineage") or {})
     event = AuditEvent(
         "prune", number, item.get("semver"), reason=reason, run_id=item.get("run_id")
     )
@@ -322,10 +332,12 @@ def _prune_one(
     return vars(event) | {}
 
 
-def _tag_run(registry: ModelRegistry, run_id: str) -> None:
+def _tag_run(registry: ModelRegistry, run_id: str, lineage: Mapping[str, str]) -> None:
     from mlflow.exceptions import MlflowException
 
     try:
+        for tag, value in lineage.items():
+            registry.client.set_tag(run_id, f"{RUN_TAG_LINEAGE_PREFIX}{tag}", value)
         registry.client.set_tag(run_id, RUN_TAG_PRUNED, utc_now_iso())
     except MlflowException as exc:  # the run was deleted by hand meanwhile: nothing to tag
         if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_STATE"):

@@ -256,11 +256,12 @@ def trace_prediction(
             return Trace(found, number, None, False, None, None, {}, tuple(warnings))
         warnings.append(
             f"v{number} was pruned on {pruned.get('timestamp')}: its registry entry and "
-            "artifacts are gone; run and semver from the audit log"
+            "artifacts are gone; run and semver from the audit log, lineage from the run"
         )
+        run_id = pruned.get("run_id")
         return Trace(
-            found, number, pruned.get("semver"), False, None, pruned.get("run_id"), {},
-            tuple(warnings),
+            found, number, pruned.get("semver"), False, None, run_id,
+            _pruned_lineage(registry, run_id), tuple(warnings),
         )  # fmt: skip
     if found.model_semver and info.semver and found.model_semver != info.semver:
         warnings.append(
@@ -273,3 +274,21 @@ def trace_prediction(
     return Trace(
         found, number, info.semver, True, info.stage, info.run_id, lineage, tuple(warnings)
     )
+
+
+def _pruned_lineage(registry: ModelRegistry, run_id: str | None) -> dict[str, str | None]:
+    """The lineage a prune copied onto the version's training run (``pruned_version.<tag>``)."""
+    from mlflow.exceptions import MlflowException
+
+    from future_skills_kedro.lifecycle.retention import RUN_TAG_LINEAGE_PREFIX
+
+    if not run_id:
+        return {}
+    try:
+        tags = registry.client.get_run(run_id).data.tags
+    except MlflowException:  # the run itself was deleted by hand: nothing more to say
+        return {}
+    return {
+        tag: tags.get(f"{RUN_TAG_LINEAGE_PREFIX}{tag}")
+        for tag in (TAG_DATA_HASH, TAG_PARAMS_HASH, TAG_GIT_SHA, TAG_KEDRO_RUN_ID)
+    }
