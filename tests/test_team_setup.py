@@ -215,3 +215,28 @@ def test_monitoring_runs_through_the_server(team):
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.data.metrics, "monitoring metrics are logged to the server"
     assert not (team.project / "mlflow.db").exists()
+
+
+def test_prune_through_the_server_deletes_the_former_champion_only(team):
+    """Last: it deletes v1. Deleting proxied artifacts needs MANAGE on the experiment, which
+    the trainers' role does not have: the admin (or a maintainer role) prunes."""
+    admin = (team.server.admin_user, team.server.admin_password)
+    prune = ("models", "--env", "production", "prune", "--keep-last", "0", "--format", "json")
+    plan = json.loads(_ok(run_kedro(team.project, *prune, env=team.env(team.scheduler))))
+    assert [d["version"] for d in plan["prune"]] == [1]  # v2: champion, and it scored
+    client = team.client()
+    v1_run = client.get_model_version(MODEL_NAME, "1").run_id
+    v2_run = client.get_model_version(MODEL_NAME, "2").run_id
+    store = Path(team.server.log_path).parent / "artifacts"
+
+    def files_of(run_id: str) -> list[Path]:
+        return [path for path in store.glob(f"*/{run_id}/**/*") if path.is_file()]
+
+    assert files_of(v1_run) and files_of(v2_run)
+    done = json.loads(_ok(run_kedro(team.project, *prune, "--yes", env=team.env(admin))))
+    assert [event["version"] for event in done["pruned"]] == [1]
+    assert [int(v.version) for v in client.search_model_versions(f"name='{MODEL_NAME}'")] == [2]
+    assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == "2"
+    assert files_of(v1_run) == [] and files_of(v2_run)
+    audit = json.loads((team.project / "data/06_models/model_versions.json").read_text())
+    assert audit["events"][-1]["action"] == "prune" and audit["pruning"] is None

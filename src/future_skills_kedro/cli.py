@@ -1,5 +1,5 @@
-"""Project CLI commands: ``kedro models list | show | compare | card | promote | rollback |
-sync-audit | retrain-if-needed``.
+"""Project CLI commands: ``kedro models list | show | compare | card | history | trace |
+promote | rollback | prune | sync-audit | retrain-if-needed``.
 
 Kedro adds the ``cli`` group below to its own commands when run inside this project.
 
@@ -114,6 +114,9 @@ class _Project:
     audit_log: Any
     settings: Any
     context: Any = None  # the Kedro context; its catalog is built only by commands that read data
+    params: dict = None  # type: ignore[assignment]
+    catalog_config: dict = None  # type: ignore[assignment]
+    path: Path = None  # type: ignore[assignment]
 
 
 def _open_project(obj: dict, env: str | None) -> _Project:
@@ -133,10 +136,13 @@ def _open_project(obj: dict, env: str | None) -> _Project:
         with KedroSession.create(project_path=project_path, env=env or obj["env"]) as session:
             context = session.load_context()  # hooks set the tracking URI, fail fast if dead
             settings = LifecycleSettings.from_params(context.params.get("lifecycle"), project_path)
+            params, catalog_config = context.params, context.config_loader["catalog"]
     except Exception as exc:  # configuration or tracking server: what the message says
         raise CommandFailed(str(exc)) from exc
     registry = settings.registry(MlflowClient())
-    return _Project(registry, settings.audit_log(), settings, context)
+    return _Project(
+        registry, settings.audit_log(), settings, context, params, catalog_config, project_path
+    )
 
 
 def _resolve(registry: Any, ref: str) -> Any:
@@ -186,23 +192,26 @@ def _audit_warnings(project: _Project, state: Any) -> list[str]:
         disagreements,
         lock_is_held,
     )
+    from future_skills_kedro.lifecycle.retention import describe_unfinished, unfinished_prune
 
     try:
         data = project.audit_log.read()
     except AuditLogCorrupt as exc:
         return [str(exc)]
+    pruning = unfinished_prune(data)
+    unfinished = [] if pruning is None else [describe_unfinished(pruning)]
     if data["pending"] is not None:
         held = lock_is_held(project.settings.resolved_lock_path)
-        return [describe_pending(data["pending"], in_progress=held)]
+        return [*unfinished, describe_pending(data["pending"], in_progress=held)]
     if not project.audit_log.path.exists() and not state.versions:
-        return []
+        return unfinished
     differences = disagreements(data, state)
     if differences:
         differences.append(
             "changed from another checkout or the MLflow UI? `kedro models sync-audit` "
             "records it in this audit log"
         )
-    return differences
+    return [*unfinished, *differences]
 
 
 @models.command(name="list")
@@ -577,3 +586,340 @@ def card(obj: dict, ref: str, generate: bool, env: str | None, output_format: st
         )
     else:
         click.echo(text, nl=False)
+
+
+# ---------------------------------------------------------------- governance: history, trace,
+# prune (logic in future_skills_kedro.lifecycle.history / trace / retention)
+def _short_time(text: str | None) -> str:
+    return (text or "-").replace("+00:00", "Z")
+
+
+def _print_rows(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Columns padded to their widest cell; the last column (a sentence) is left as is."""
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, str(row[-1])]))
+
+
+def _holder(change: Any) -> str:
+    if change is None or change.version is None:
+        return "none"
+    return f"v{change.version} ({change.semver or 'no semver'})"
+
+
+@models.command()
+@click.option(
+    "--at",
+    "at_time",
+    default=None,
+    help="An ISO 8601 time (UTC unless it says otherwise), e.g. 2026-03-31T12:00: name the "
+    "champion and challenger of that moment.",
+)
+@_output_options
+@click.pass_obj
+def history(obj: dict, at_time: str | None, env: str | None, output_format: str) -> None:
+    """Every change of champion and challenger: time, version, semver, who or which run, and
+    why, from the audit log, checked against the registry. Read-only."""
+    from future_skills_kedro.lifecycle.history import InvalidTime, build_history, parse_time
+
+    try:
+        when = None if at_time is None else parse_time(at_time)
+    except InvalidTime as exc:
+        raise CommandFailed(f"--at: {exc}", USAGE_ERROR) from exc
+    project = _open_project(obj, env)
+    found = build_history(project.registry.state(), project.audit_log.read())
+    if when is not None:
+        holders = found.at(when)
+        known = found.known_at(when)
+        if output_format == "json":
+            _emit_json(
+                {
+                    "model_name": found.model_name,
+                    "at": when.isoformat(),
+                    "known": known,
+                    "history_starts": found.starts_at,
+                    **{
+                        role: None if c is None or c.version is None else c.as_dict()
+                        for role, c in holders.items()
+                    },
+                    "warnings": list(found.warnings),
+                }
+            )
+        else:
+            click.echo(f"{found.model_name} at {_short_time(when.isoformat())}:")
+            for role, change in holders.items():
+                since = (
+                    ""
+                    if change is None
+                    else f" since {_short_time(change.timestamp)} ({change.action} by "
+                    f"{change.by}: {change.reason})"
+                )
+                click.echo(f"  {role}: {_holder(change)}{since}")
+        if not known:
+            _warn(
+                f"the audit log starts at {_short_time(found.starts_at)}: "
+                "what held before is not recorded here"
+                if found.starts_at
+                else "the audit log records no change yet"
+            )
+        for warning in found.warnings:
+            _warn(warning)
+        return
+    if output_format == "json":
+        _emit_json(
+            {
+                "model_name": found.model_name,
+                "changes": [change.as_dict() for change in found.changes],
+                "warnings": list(found.warnings),
+            }
+        )
+    elif not found.changes:
+        click.echo(f"{found.model_name}: no champion or challenger change recorded yet.")
+    else:
+        _print_rows(
+            ("time", "role", "version", "semver", "from", "action", "by", "reason"),
+            [
+                (
+                    _short_time(c.timestamp),
+                    c.role,
+                    "-" if c.version is None else f"v{c.version}",
+                    c.semver or "-",
+                    "-" if c.previous is None else f"v{c.previous}",
+                    c.action,
+                    c.by,
+                    c.reason or "-",
+                )
+                for c in found.changes
+            ],
+        )
+    for warning in found.warnings:
+        _warn(warning)
+
+
+def _catalog_path(project: _Project, dataset: str, key: str) -> Path:
+    entry = project.catalog_config.get(dataset) or {}
+    value = entry.get(key) or (entry.get("dataset") or {}).get(key)
+    if not value:
+        raise CommandFailed(f"the catalog entry {dataset} has no {key}")
+    return project.path / value
+
+
+@models.command()
+@click.argument("request_id")
+@_output_options
+@click.pass_obj
+def trace(obj: dict, request_id: str, env: str | None, output_format: str) -> None:
+    """The prediction of REQUEST_ID (from the prediction logs or predictions.parquet), the
+    model version and semver that made it, its training run, data hash, params hash and git
+    sha. Read-only."""
+    from future_skills_kedro.lifecycle.trace import (
+        InvalidRequestId,
+        RequestNotFound,
+        check_request_id,
+        find_prediction,
+        trace_prediction,
+    )
+
+    try:
+        check_request_id(request_id)
+    except InvalidRequestId as exc:
+        raise CommandFailed(str(exc), USAGE_ERROR) from exc
+    project = _open_project(obj, env)
+    logs = _catalog_path(project, "prediction_log_batch", "path")
+    predictions = _catalog_path(project, "predictions", "filepath").parent
+    try:
+        found = find_prediction(request_id, logs, [predictions])
+    except RequestNotFound as exc:
+        raise CommandFailed(str(exc), USAGE_ERROR) from exc
+    traced = trace_prediction(project.registry, found, project.audit_log.read()["events"])
+    if output_format == "json":
+        _emit_json(traced.as_dict())
+    else:
+        _print_trace(traced)
+    for warning in traced.warnings:
+        _warn(warning)
+
+
+def _print_trace(traced: Any) -> None:
+    found = traced.prediction
+    probabilities = ", ".join(f"{k} {v:.3f}" for k, v in found.probabilities.items())
+    confidence = "-" if found.confidence is None else f"{found.confidence:.3f}"
+    keys = ", ".join(f"{k}={v}" for k, v in found.keys.items() if v is not None) or "-"
+    version = "-" if traced.version is None else f"v{traced.version}"
+    lines = [
+        f"request {found.request_id}",
+        f"  prediction:    {found.prediction} (confidence {confidence}; {probabilities})",
+        f"  keys:          {keys}",
+        f"  scored:        {_short_time(found.timestamp)} (purpose {found.purpose or '-'}, "
+        f"alias {found.model_alias or '-'})",
+        f"  found in:      {found.source}",
+        f"  model:         {found.model_name} {version} "
+        f"({traced.semver or found.model_semver or 'no semver'})"
+        + ("" if traced.in_registry else " [not in the registry]"),
+        f"  stage now:     {traced.stage or '-'}",
+        f"  training run:  {traced.run_id or '-'}",
+    ]
+    lines += [f"  {tag + ':':<14} {value or '-'}" for tag, value in traced.lineage.items()]
+    for line in lines:
+        click.echo(line)
+
+
+def _monitoring_parameters(project: _Project) -> Any:
+    from pydantic import ValidationError
+
+    from future_skills_kedro.parameters.errors import raise_invalid
+    from future_skills_kedro.parameters.monitoring import MonitoringParameters
+
+    try:
+        return MonitoringParameters.model_validate(project.params.get("monitoring") or {})
+    except ValidationError as error:
+        try:
+            raise_invalid(error, MonitoringParameters, ("monitoring",))
+        except ValueError as exc:
+            raise CommandFailed(str(exc), USAGE_ERROR) from exc
+
+
+@models.command()
+@click.option("--keep-last", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Keep the N most recent versions.")  # fmt: skip
+@click.option("--older-than", type=click.FloatRange(min=0), default=None, metavar="DAYS",
+              help="Prune only versions created more than DAYS days ago.")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Act. Without it: a dry run printing the plan.")
+@click.option("--archive-only", is_flag=True,
+              help="Tag the versions Archived instead of deleting anything.")  # fmt: skip
+@_output_options
+@click.pass_obj
+def prune(
+    obj: dict,
+    keep_last: int | None,
+    older_than: float | None,
+    yes: bool,
+    archive_only: bool,
+    env: str | None,
+    output_format: str,
+) -> None:
+    """Delete old versions (registry entry and run artifacts) and prediction-log files past
+    monitoring.retention.prediction_log_days. A dry run unless --yes. Never the champion,
+    the challenger, or a version that scored predictions within the monitoring window.
+    --keep-last and --older-than together: both must hold."""
+    from datetime import datetime, timedelta, timezone
+
+    from future_skills_kedro.lifecycle import LifecycleError
+    from future_skills_kedro.lifecycle.retention import (
+        Criteria,
+        describe_unfinished,
+        expired_log_files,
+        plan_prune,
+        prune_versions,
+        scoring_versions,
+        unfinished_prune,
+    )
+
+    try:
+        criteria = Criteria(keep_last, older_than)
+    except LifecycleError as exc:
+        raise CommandFailed(str(exc), USAGE_ERROR) from exc
+    project = _open_project(obj, env)
+    monitoring = _monitoring_parameters(project)
+    now = datetime.now(timezone.utc)
+    last_day = monitoring.window.end_date or now.date()
+    first_day = last_day - timedelta(days=monitoring.window.days - 1)
+    logs = _catalog_path(project, "prediction_log_batch", "path")
+    model_name = project.registry.model_name
+    scoring = scoring_versions(logs, first_day, max(last_day, now.date()), model_name)
+    expired = expired_log_files(logs, monitoring.retention.prediction_log_days, now.date())
+
+    def plan(state: Any) -> Any:
+        return plan_prune(state, criteria, scoring, now=now, archive_only=archive_only)
+
+    settings = project.settings
+    unfinished = unfinished_prune(project.audit_log.read())
+    if not yes:
+        decisions = plan(project.registry.state())
+        _report_prune_plan(
+            model_name, decisions, expired, unfinished, archive_only, output_format,
+            window=(first_day, last_day),
+        )  # fmt: skip
+        if unfinished is not None:
+            _warn(describe_unfinished(unfinished))
+        return
+    result = prune_versions(
+        project.registry,
+        project.audit_log,
+        plan,
+        archive_only=archive_only,
+        log_files=expired,
+        lock_path=settings.resolved_lock_path,
+        lock_timeout_s=settings.lock_timeout_s,
+        metric=settings.policy.metric,
+    )
+    if output_format == "json":
+        _emit_json(
+            {
+                **_state_summary(result.state),
+                "archive_only": archive_only,
+                "pruned": result.pruned,
+                "deleted_log_files": result.deleted_log_files,
+                "skipped": result.skipped,
+            }
+        )
+    else:
+        verb = "archived" if archive_only else "pruned"
+        if not result.pruned and not result.deleted_log_files:
+            click.echo(f"{model_name}: nothing to prune.")
+        for event in result.pruned:
+            click.echo(f"{verb} v{event['version']} ({event['semver'] or 'no semver'})")
+        for name in result.deleted_log_files:
+            click.echo(f"deleted {name}")
+    for message in result.skipped:
+        _warn(message)
+
+
+def _report_prune_plan(
+    model_name: str,
+    decisions: Any,
+    expired: Any,
+    unfinished: Any,
+    archive_only: bool,
+    output_format: str,
+    window: tuple[Any, Any],
+) -> None:
+    verb = "archive" if archive_only else "delete"
+    pending = [] if unfinished is None else list(unfinished["versions"])
+    if output_format == "json":
+        _emit_json(
+            {
+                "model_name": model_name,
+                "dry_run": True,
+                "archive_only": archive_only,
+                "monitoring_window": [day.isoformat() for day in window],
+                "prune": [d.as_dict() for d in decisions if d.prune],
+                "keep": [d.as_dict() for d in decisions if not d.prune],
+                "unfinished": pending,
+                "log_files": [str(path) for path in expired],
+            }
+        )
+        return
+    rows = [
+        (
+            f"v{d.version}",
+            d.semver or "-",
+            d.stage or "-",
+            _short_time(d.created),
+            verb if d.prune else "keep",
+            d.why,
+        )
+        for d in decisions
+    ]
+    rows += [
+        (f"v{item['version']}", item.get("semver") or "-", "-", "-", "finish", "interrupted prune")
+        for item in pending
+    ]
+    if rows:
+        _print_rows(("version", "semver", "stage", "created", "action", "why"), rows)
+    else:
+        click.echo(f"{model_name}: no registered version.")
+    for path in expired:
+        click.echo(f"delete {path}")
+    click.echo("dry run: nothing changed; --yes acts", err=True)

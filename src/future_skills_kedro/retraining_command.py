@@ -8,7 +8,9 @@ retraining is due runs the ``training`` pipeline in this process exactly as
 lifecycle hook then versions the new model and decides its promotion.
 
 Exit 0: nothing to do, or retrained (whatever the promotion decision). Exit 1: the facts
-could not be read, or the training run failed (it promoted nothing).
+could not be read, or the training run failed (it promoted nothing). Exit 2: bad ``--params``.
+Like every ``kedro models`` command: ``--env`` before or after the subcommand, ``--format
+table|json``, one ``Error: ...`` line for an expected failure.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ import os
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from kedro.framework.cli.utils import env_option
 
 TRAINING_PIPELINE = "training"
 
 
-def _fail(message: str) -> None:
-    click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(1)
+def _fail(message: str, exit_code: int = 1) -> NoReturn:
+    """One ``Error: ...`` line and the exit code, as every ``kedro models`` command."""
+    from future_skills_kedro.cli import CommandFailed  # cli.py imports this module first
+
+    raise CommandFailed(message, exit_code)
 
 
 @contextlib.contextmanager
@@ -55,7 +60,7 @@ def _runtime_params(text: str) -> dict[str, Any]:
     items = [item.strip() for item in text.split(",") if item.strip()]
     for item in items:
         if "=" not in item or not item.partition("=")[0].strip():
-            raise click.BadParameter(f"{item!r} is not key=value", param_hint="--params")
+            _fail(f"--params: {item!r} is not key=value", exit_code=2)
     return OmegaConf.to_container(OmegaConf.from_dotlist(items)) if items else {}
 
 
@@ -77,7 +82,7 @@ def _newest_label(labels) -> date | None:
 
 
 @click.command(name="retrain-if-needed")
-@click.option("--env", "-e", default=None, help="Kedro configuration environment.")
+@env_option
 @click.option(
     "--params",
     default="",
@@ -87,9 +92,11 @@ def _newest_label(labels) -> date | None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    help="json: one JSON document on stdout (the training run's output goes to stderr).",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: the decision as a sentence; json: one JSON document on stdout (the "
+    "training run's output goes to stderr).",
 )
 @click.pass_context
 def retrain_if_needed(

@@ -32,6 +32,7 @@ Action = Literal[
     "rollback",
     "manual_promote",
     "archive",
+    "prune",
     "recover",
     "sync",
     "rebuild",
@@ -44,6 +45,8 @@ ACTIONS = (
     "rollback",
     "manual_promote",
     "archive",
+    # Retention: a version's registry entry and artifacts deleted by `kedro models prune`.
+    "prune",
     # Bookkeeping: an unfinished change undone, registry changes made elsewhere recorded
     # (another checkout, the MLflow UI), the file rebuilt from the registry.
     "recover",

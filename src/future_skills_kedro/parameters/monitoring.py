@@ -47,6 +47,12 @@ class Window(ParameterModel):
     ] = [PRODUCTION]
 
 
+class Retention(ParameterModel):
+    """How long old prediction-log files are kept (`kedro models prune` deletes the rest)."""
+
+    prediction_log_days: Annotated[int, Field(ge=1)] | None = None
+
+
 class DriftTest(ParameterModel):
     """A distribution test: Evidently's method name and its threshold."""
 
@@ -213,3 +219,15 @@ class MonitoringParameters(ParameterModel):
     performance_estimate: PerformanceEstimate = PerformanceEstimate()
     health: Health = Health()
     exit_policy: ExitPolicy = ExitPolicy()
+    retention: Retention = Retention()
+
+    @model_validator(mode="after")
+    def _logs_outlive_the_window(self) -> MonitoringParameters:
+        keep = self.retention.prediction_log_days
+        if keep is not None and keep < self.window.days:
+            raise Invalid(
+                f"at least window.days ({self.window.days}): monitoring reads that many days",
+                at=("retention", "prediction_log_days"),
+                value=keep,
+            )
+        return self
