@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from future_skills_kedro.calibration import CALIBRATION_METHODS
 from future_skills_kedro.contract import FEATURE_COLUMNS
+from future_skills_kedro.encoding import ENCODINGS
 from future_skills_kedro.parameters.base import (
     Allowed,
     Invalid,
@@ -49,6 +50,7 @@ class TrainingModel(ParameterModel):
     """Algorithm, excluded features and the hyperparameters of each algorithm."""
 
     algorithm: Algorithm = "hist_gradient_boosting"
+    encoding: Literal[ENCODINGS] = "target"
     excluded_features: list[Feature] = []
     hyperparameters: dict[Algorithm, Hyperparameters]  # no default: the yml configures them
 
@@ -60,6 +62,13 @@ class TrainingModel(ParameterModel):
                 f"expected an algorithm with hyperparameters (configured: {configured})",
                 at=("algorithm",),
                 value=self.algorithm,
+            )
+        if self.encoding == "native" and self.algorithm != "hist_gradient_boosting":
+            raise Invalid(
+                "expected target or one_hot: native categorical support is "
+                "hist_gradient_boosting's only",
+                at=("encoding",),
+                value=self.encoding,
             )
         if set(FEATURE_COLUMNS) <= set(self.excluded_features):
             raise Invalid(
