@@ -110,7 +110,7 @@ def main() -> None:
     generate_s = time.perf_counter() - started
     # The dtypes the feature builder gives (and the signature declares).
     features = rows.loc[:, columns].astype({"training_requests": "float64"})
-    known_roles = set(known_categories(classifier.named_steps["preprocess"])["job_role_name"])
+    known_roles = set(known_categories(classifier)["job_role_name"])
 
     # Warm-up (first-call imports and caches) on a small slice, untimed.
     model.predict(features.head(1000))

@@ -26,7 +26,7 @@ def test_unseen_categories_are_scored_and_known_ones_listed(encoding):
     classifier = build_classifier(MODEL | {"encoding": encoding})
     classifier.fit(table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN])
 
-    known = known_categories(classifier.named_steps["preprocess"])
+    known = known_categories(classifier)
     assert set(known) == set(CATEGORICAL_FEATURES)
     assert known["job_role_name"] == sorted(table["job_role_name"].unique())
 

@@ -89,20 +89,31 @@ def build_preprocessor(
     return preprocess, native
 
 
-def known_categories(preprocess) -> dict[str, list[str]]:
-    """Per categorical input, the values the fitted preprocessor learned (sorted); {} if none.
+def known_categories(estimator, depth: int = 0) -> dict[str, list[str]]:
+    """Per categorical input, the values the fitted encoders learned (sorted); {} if none.
 
-    Read from the fitted encoders themselves (the exact vocabulary the model learned).
+    Read from the fitted encoders themselves (the exact vocabulary the model learned),
+    anywhere in a Pipeline, ColumnTransformer or ensemble (``estimators_``).
     """
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
-    known: dict[str, list[str]] = {}
-    for _, transformer, _ in getattr(preprocess, "transformers_", []):
-        if isinstance(transformer, OneHotEncoder | OrdinalEncoder | TargetEncoder) and hasattr(
-            transformer, "categories_"
-        ):
+    if depth > 8 or estimator is None:
+        return {}
+    if isinstance(estimator, OneHotEncoder | OrdinalEncoder | TargetEncoder):
+        if not hasattr(estimator, "categories_"):
+            return {}
+        return {
+            str(column): sorted(str(value) for value in values)
             for column, values in zip(
-                transformer.feature_names_in_, transformer.categories_, strict=True
-            ):
-                known[str(column)] = sorted(str(value) for value in values)
+                estimator.feature_names_in_, estimator.categories_, strict=True
+            )
+        }
+    children = [step for _, step in getattr(estimator, "steps", [])]
+    children += [step for _, step, _ in getattr(estimator, "transformers_", [])]
+    children += list(getattr(estimator, "estimators_", []) or [])
+    known: dict[str, list[str]] = {}
+    for child in children:
+        if not isinstance(child, str):  # "passthrough" / "drop"
+            for column, values in known_categories(child, depth + 1).items():
+                known[column] = sorted(set(known.get(column, [])) | set(values))
     return known

@@ -20,6 +20,7 @@ from future_skills_kedro.parameters.base import (
 from future_skills_kedro.parameters.errors import did_you_mean
 from future_skills_kedro.pipelines.training.nodes import (
     ESTIMATORS,
+    NATIVE_CATEGORICAL,
     SPLIT_STRATEGIES,
     estimator_class,
 )
@@ -63,10 +64,10 @@ class TrainingModel(ParameterModel):
                 at=("algorithm",),
                 value=self.algorithm,
             )
-        if self.encoding == "native" and self.algorithm != "hist_gradient_boosting":
+        if self.encoding == "native" and self.algorithm not in NATIVE_CATEGORICAL:
             raise Invalid(
-                "expected target or one_hot: native categorical support is "
-                "hist_gradient_boosting's only",
+                "expected target or one_hot: native categorical support is only in "
+                + ", ".join(NATIVE_CATEGORICAL),
                 at=("encoding",),
                 value=self.encoding,
             )

@@ -103,9 +103,9 @@ def trained_categories(model) -> dict[str, list[str]]:
     which can miss rare values.
     """
     for estimator in _candidate_estimators(model):
-        preprocess = _find_preprocessor(estimator)
-        if preprocess is not None:
-            return known_categories(preprocess)
+        known = known_categories(estimator)
+        if known:
+            return known
     logger.warning("no fitted categorical encoder in the model: unseen categories not counted")
     return {}
 
@@ -129,20 +129,6 @@ def _candidate_estimators(model) -> list[Any]:
         except Exception:  # an entry that cannot load holds no encoder
             continue
     return objects
-
-
-def _find_preprocessor(estimator, depth: int = 0):
-    """The first fitted ColumnTransformer with a categorical encoder inside a Pipeline."""
-    if depth > 5 or estimator is None:
-        return None
-    if known_categories(estimator):
-        return estimator
-    children = [step for _, step in getattr(estimator, "steps", [])]
-    for child in children:
-        found = _find_preprocessor(child, depth + 1)
-        if found is not None:
-            return found
-    return None
 
 
 def model_input_columns(model) -> list[str]:

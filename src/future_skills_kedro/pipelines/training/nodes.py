@@ -29,7 +29,10 @@ ESTIMATORS = {
     "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingClassifier",
     "random_forest": "sklearn.ensemble:RandomForestClassifier",
     "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
 }
+# Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
+NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
 
 
 class TrainingDataError(ValueError):
@@ -133,6 +136,9 @@ def build_classifier(model: dict[str, Any]):
 
     algorithm = model["algorithm"]
     hyperparameters = dict(model["hyperparameters"][algorithm])
+    if algorithm == "boosted_spline_blend":  # encodes its own input (blend.py)
+        blend = estimator_class(algorithm)(**hyperparameters | {"encoding": model["encoding"]})
+        return Pipeline([("classifier", blend)])
     is_boosting = algorithm == "hist_gradient_boosting"
     preprocess, native = build_preprocessor(
         model["encoding"],
