@@ -115,10 +115,17 @@ class Recommendations(ParameterModel):
         return self
 
 
+class Scoring(ParameterModel):
+    """How the snapshot goes through the model."""
+
+    chunk_rows: PositiveInt = 100_000
+
+
 class InferenceParameters(ParameterModel):
     """Snapshot scoring and the HR recommendations."""
 
     snapshot: Snapshot = Snapshot()
+    scoring: Scoring = Scoring()
     purpose: Literal[PURPOSES] | None = None
     recommendations: Recommendations = Recommendations()
 

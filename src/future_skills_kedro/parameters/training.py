@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from future_skills_kedro.calibration import CALIBRATION_METHODS
 from future_skills_kedro.contract import FEATURE_COLUMNS
+from future_skills_kedro.encoding import ENCODINGS
 from future_skills_kedro.parameters.base import (
     Allowed,
     Invalid,
@@ -19,6 +20,7 @@ from future_skills_kedro.parameters.base import (
 from future_skills_kedro.parameters.errors import did_you_mean
 from future_skills_kedro.pipelines.training.nodes import (
     ESTIMATORS,
+    NATIVE_CATEGORICAL,
     SPLIT_STRATEGIES,
     estimator_class,
 )
@@ -49,6 +51,7 @@ class TrainingModel(ParameterModel):
     """Algorithm, excluded features and the hyperparameters of each algorithm."""
 
     algorithm: Algorithm = "hist_gradient_boosting"
+    encoding: Literal[ENCODINGS] = "target"
     excluded_features: list[Feature] = []
     hyperparameters: dict[Algorithm, Hyperparameters]  # no default: the yml configures them
 
@@ -60,6 +63,13 @@ class TrainingModel(ParameterModel):
                 f"expected an algorithm with hyperparameters (configured: {configured})",
                 at=("algorithm",),
                 value=self.algorithm,
+            )
+        if self.encoding == "native" and self.algorithm not in NATIVE_CATEGORICAL:
+            raise Invalid(
+                "expected target or one_hot: native categorical support is only in "
+                + ", ".join(NATIVE_CATEGORICAL),
+                at=("encoding",),
+                value=self.encoding,
             )
         if set(FEATURE_COLUMNS) <= set(self.excluded_features):
             raise Invalid(

@@ -158,7 +158,7 @@ def test_the_run_is_tracked_in_the_prediction_experiment(scored):
         f"recommendations/{CHART.name}",
     } <= artifacts
     summary = json.loads((scored / SUMMARY).read_text())
-    assert summary["unseen_categories"]["source"] == "fitted OneHotEncoder of the champion"
+    assert summary["unseen_categories"]["source"] == "fitted categorical encoders of the champion"
 
 
 def test_scoring_again_from_validated_tables_appends_one_more_batch(scored):

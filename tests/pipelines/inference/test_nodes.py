@@ -233,8 +233,26 @@ def _classifier():
 
     model = {
         "algorithm": "logistic_regression",
+        "encoding": "target",
         "excluded_features": [],
         "hyperparameters": {"logistic_regression": {"C": 1.0, "max_iter": 500}},
+    }
+    classifier = build_classifier(model)
+    train = _world().features
+    classifier.fit(train.loc[:, list(FEATURE_COLUMNS)], train[TARGET_COLUMN])
+    return classifier
+
+
+@cache
+def _boosting_classifier():
+    """The default model: gradient boosting on target-encoded roles and skills."""
+    from future_skills_kedro.pipelines.training.nodes import build_classifier
+
+    model = {
+        "algorithm": "hist_gradient_boosting",
+        "encoding": "target",
+        "excluded_features": [],
+        "hyperparameters": {"hist_gradient_boosting": {"max_iter": 30, "random_state": 0}},
     }
     classifier = build_classifier(model)
     train = _world().features
@@ -267,7 +285,7 @@ def test_scoring_predictions_and_log_records_agree(tmp_path):
     features.loc[5, "job_role_name"] = "Quantum Prompt Engineer"
     model = _SklearnPyfunc(_classifier())
     quality = {"rows": 6, "rows_rejected": 0, "rejected_share": 0.0, "max_rejected_share": 0.2}
-    scores, stats = score_snapshot(model, features, quality)
+    scores, stats = score_snapshot(model, features, quality, 100_000)
 
     assert model.seen_columns == list(FEATURE_COLUMNS) == model_input_columns(model)
     assert len(scores) == 6
@@ -299,6 +317,18 @@ def test_scoring_predictions_and_log_records_agree(tmp_path):
     assert back["model_alias"].unique().tolist() == [CHAMPION["alias"]]
 
 
+def test_chunked_scoring_gives_the_unchunked_predictions_row_by_row():
+    features = _features(500)
+    features.loc[7, "job_role_name"] = "Quantum Prompt Engineer"  # unseen: scored all the same
+    quality = {"rows": 500, "rows_rejected": 0, "rejected_share": 0.0, "max_rejected_share": 0.2}
+    model = _SklearnPyfunc(_boosting_classifier())
+    whole, whole_stats = score_snapshot(model, features, quality, 10_000)
+    chunked, stats = score_snapshot(model, features, quality, 37)
+
+    assert (whole_stats["chunks"], stats["chunks"]) == (1, 14)
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+
+
 def test_too_many_rejected_rows_fail_scoring_with_the_reasons():
     quality = {
         "rows": 10,
@@ -308,7 +338,7 @@ def test_too_many_rejected_rows_fail_scoring_with_the_reasons():
         "rejected_by_reason": {"no market signal": 4},
     }
     with pytest.raises(ScoringInputError, match=r"4 of 10 .*40\.0% > .*no market signal"):
-        score_snapshot(_SklearnPyfunc(_classifier()), _features(6), quality)
+        score_snapshot(_SklearnPyfunc(_classifier()), _features(6), quality, 100_000)
     empty = {**quality, "rows_rejected": 0, "rejected_share": 0.0}
     with pytest.raises(ScoringInputError, match="no snapshot row can be scored"):
-        score_snapshot(_SklearnPyfunc(_classifier()), _features(0), empty)
+        score_snapshot(_SklearnPyfunc(_classifier()), _features(0), empty, 100_000)

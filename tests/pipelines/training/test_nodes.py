@@ -37,6 +37,7 @@ SPLIT = {
 }
 MODEL = {
     "algorithm": "hist_gradient_boosting",
+    "encoding": "target",
     "excluded_features": [],
     "hyperparameters": {
         "hist_gradient_boosting": {"max_iter": 30, "random_state": 0},
@@ -130,7 +131,7 @@ def test_each_algorithm_fits_and_ignores_unknown_categories(algorithm):
 
 
 def test_preprocessing_one_hot_encodes_categoricals_with_readable_names():
-    classifier = build_classifier(MODEL)
+    classifier = build_classifier(MODEL | {"encoding": "one_hot"})
     table = make_model_input()
     classifier.fit(table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN])
     names = classifier.named_steps["preprocess"].get_feature_names_out()

@@ -26,6 +26,7 @@ from future_skills_kedro.contract import (
 
 # Training's model-input table and this snapshot come out of the very same function (tests
 # check the identity).
+from future_skills_kedro.encoding import known_categories
 from future_skills_kedro.features import build_feature_table, missing_feature_reasons
 from future_skills_kedro.prediction_log import prediction_log_records
 from future_skills_kedro.scoring import (
@@ -95,21 +96,17 @@ def open_champion(champion: dict[str, Any], champion_model) -> tuple[Any, dict[s
 
 
 def trained_categories(model) -> dict[str, list[str]]:
-    """Categories of each categorical input the model's fitted OneHotEncoder knows; {} if none.
+    """Categories of each categorical input the model's fitted encoders know; {} if none.
 
-    Read from the fitted encoder itself (the exact vocabulary the champion learned), not from
-    a training sample, which can miss rare values.
+    Read from the fitted encoders themselves (the exact vocabulary the champion learned,
+    whatever ``training.model.encoding`` it was trained with), not from a training sample,
+    which can miss rare values.
     """
     for estimator in _candidate_estimators(model):
-        encoder = _find_one_hot_encoder(estimator)
-        if encoder is not None:
-            return {
-                str(column): sorted(str(value) for value in values)
-                for column, values in zip(
-                    encoder.feature_names_in_, encoder.categories_, strict=True
-                )
-            }
-    logger.warning("no fitted OneHotEncoder found in the model: unseen categories not counted")
+        known = known_categories(estimator)
+        if known:
+            return known
+    logger.warning("no fitted categorical encoder in the model: unseen categories not counted")
     return {}
 
 
@@ -132,23 +129,6 @@ def _candidate_estimators(model) -> list[Any]:
         except Exception:  # an entry that cannot load holds no encoder
             continue
     return objects
-
-
-def _find_one_hot_encoder(estimator, depth: int = 0):
-    """The first fitted OneHotEncoder inside a scikit-learn Pipeline / ColumnTransformer."""
-    from sklearn.preprocessing import OneHotEncoder
-
-    if depth > 5 or estimator is None:
-        return None
-    if isinstance(estimator, OneHotEncoder):
-        return estimator if hasattr(estimator, "categories_") else None
-    children = [step for _, step in getattr(estimator, "steps", [])]
-    children += [transformer for _, transformer, _ in getattr(estimator, "transformers_", [])]
-    for child in children:
-        found = _find_one_hot_encoder(child, depth + 1)
-        if found is not None:
-            return found
-    return None
 
 
 def model_input_columns(model) -> list[str]:
@@ -371,14 +351,19 @@ def flag_unseen_categories(
 
 
 def score_snapshot(
-    champion_pyfunc, scorable_rows: pd.DataFrame, snapshot_quality: dict[str, Any]
+    champion_pyfunc,
+    scorable_rows: pd.DataFrame,
+    snapshot_quality: dict[str, Any],
+    chunk_rows: int,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The champion's level, class probabilities and confidence per row, and timing.
 
     The rows go through the logged pyfunc model (signature checks and the training
-    project's own inference pipeline), exactly what ``mlflow models serve`` runs.
-    latency_ms is the batch's wall time divided by its rows: batch scoring has no
-    per-row latency, and this is the figure comparable across batch sizes.
+    project's own inference pipeline), exactly what ``mlflow models serve`` runs, in chunks of
+    ``chunk_rows``: the model's intermediate arrays (encoded features, per-class scores) then
+    stay the size of one chunk whatever the snapshot's size. Each row is scored on its own, so
+    chunking changes no prediction. latency_ms is the scoring wall time divided by the rows:
+    batch scoring has no per-row latency, and this is the figure comparable across batches.
     """
     share, limit = snapshot_quality["rejected_share"], snapshot_quality["max_rejected_share"]
     if share > limit:
@@ -392,34 +377,41 @@ def score_snapshot(
         raise ScoringInputError(
             "no snapshot row can be scored: every row was rejected (see rejected_scoring_rows)."
         )
-    model_input = scorable_rows.loc[:, model_input_columns(champion_pyfunc)]
-    started = time.perf_counter()
-    scores = champion_pyfunc.predict(model_input)
-    seconds = time.perf_counter() - started
-    scores = pd.DataFrame(scores).reset_index(drop=True)
+    columns = model_input_columns(champion_pyfunc)
     expected = [PREDICTION_COLUMN, *PROBABILITY_COLUMNS, CONFIDENCE_COLUMN]
-    missing = [column for column in expected if column not in scores.columns]
-    if missing or len(scores) != len(model_input):
-        raise RuntimeError(
-            f"the model returned {len(scores)} rows with columns {list(scores.columns)}; "
-            f"expected {len(model_input)} rows with {expected}"
-        )
+    chunk_rows = int(chunk_rows)
+    chunks = []
+    started = time.perf_counter()
+    for start in range(0, len(scorable_rows), chunk_rows):
+        model_input = scorable_rows.iloc[start : start + chunk_rows].loc[:, columns]
+        chunk = pd.DataFrame(champion_pyfunc.predict(model_input)).reset_index(drop=True)
+        missing = [column for column in expected if column not in chunk.columns]
+        if missing or len(chunk) != len(model_input):
+            raise RuntimeError(
+                f"the model returned {len(chunk)} rows with columns {list(chunk.columns)}; "
+                f"expected {len(model_input)} rows with {expected}"
+            )
+        chunks.append(chunk.loc[:, expected])
+    seconds = time.perf_counter() - started
+    scores = pd.concat(chunks, ignore_index=True)
     stats = {
         # One id per batch; a row's request_id is "<batch_id>-<row>" in predictions and logs.
         "batch_id": uuid.uuid4().hex,
         "scored_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "rows": len(scores),
+        "chunks": len(chunks),
         "scoring_seconds": seconds,
         "latency_ms": 1000.0 * seconds / len(scores),
         "rows_per_second": len(scores) / seconds if seconds > 0 else float("inf"),
     }
     logger.info(
-        "scored %d rows in %.3f s (%.4f ms per row)",
+        "scored %d rows in %d chunk(s) in %.3f s (%.4f ms per row)",
         stats["rows"],
+        stats["chunks"],
         seconds,
         stats["latency_ms"],
     )
-    return scores.loc[:, expected], stats
+    return scores, stats
 
 
 def _request_ids(batch_id: str, count: int) -> pd.Series:
@@ -533,7 +525,7 @@ def summarise_inference(
         },
         "unseen_categories": {
             "checked": checked,
-            "source": "fitted OneHotEncoder of the champion" if checked else "unavailable",
+            "source": "fitted categorical encoders of the champion" if checked else "unavailable",
             "rows": unseen_rows if checked else None,
             "by_column": unseen_by_column,
         },

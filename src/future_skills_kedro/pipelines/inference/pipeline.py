@@ -83,7 +83,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 score_snapshot,
-                inputs=["champion_pyfunc", "scorable_rows", "snapshot_quality"],
+                inputs=[
+                    "champion_pyfunc",
+                    "scorable_rows",
+                    "snapshot_quality",
+                    "params:inference.scoring.chunk_rows",
+                ],
                 outputs=["model_scores", "scoring_stats"],
                 name="score_snapshot",
                 tags=["scoring"],

@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 
 from future_skills_kedro.contract import (
-    CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
     KEY_COLUMNS,
     NEED_LEVELS,
-    NUMERIC_FEATURES,
     TARGET_COLUMN,
 )
 from future_skills_kedro.drift import calibration as drift_calibration
@@ -33,7 +31,10 @@ ESTIMATORS = {
     "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingClassifier",
     "random_forest": "sklearn.ensemble:RandomForestClassifier",
     "logistic_regression": "sklearn.linear_model:LogisticRegression",
+    "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
 }
+# Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
+NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
 
 
 class TrainingDataError(ValueError):
@@ -130,27 +131,27 @@ def model_features(model: dict[str, Any]) -> list[str]:
 
 
 def build_classifier(model: dict[str, Any]):
-    """A scikit-learn Pipeline: one-hot categoricals, numeric as the algorithm needs, classifier."""
-    from sklearn.compose import ColumnTransformer
+    """A scikit-learn Pipeline: categoricals encoded as ``model.encoding`` says, classifier."""
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from future_skills_kedro.encoding import build_preprocessor
 
     algorithm = model["algorithm"]
     hyperparameters = dict(model["hyperparameters"][algorithm])
-    features = model_features(model)
-    # Linear models need scaled numerics; trees do not care.
-    numeric = StandardScaler() if algorithm == "logistic_regression" else "passthrough"
-    preprocess = ColumnTransformer(
-        [
-            (
-                "categorical",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                [column for column in CATEGORICAL_FEATURES if column in features],
-            ),
-            ("numeric", numeric, [column for column in NUMERIC_FEATURES if column in features]),
-        ],
-        verbose_feature_names_out=False,
+    if algorithm == "boosted_spline_blend":  # encodes its own input (blend.py)
+        blend = estimator_class(algorithm)(**hyperparameters | {"encoding": model["encoding"]})
+        return Pipeline([("classifier", blend)])
+    is_boosting = algorithm == "hist_gradient_boosting"
+    preprocess, native = build_preprocessor(
+        model["encoding"],
+        model_features(model),
+        # Linear models need scaled numerics; trees do not care.
+        scale_numeric=algorithm == "logistic_regression",
+        native_categorical=is_boosting,
+        seed=int(hyperparameters.get("random_state") or 0),
     )
+    if is_boosting:
+        hyperparameters["categorical_features"] = native or None
     classifier = estimator_class(algorithm)(**hyperparameters)
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
@@ -168,6 +169,7 @@ def train_classifier(train_set: pd.DataFrame, model: dict[str, Any]):
         if isinstance(value, str | int | float | bool) or value is None
     }
     hyperparameters["model.algorithm"] = model["algorithm"]
+    hyperparameters["model.encoding"] = model["encoding"]
     return classifier, {"fit_duration_s": fit_seconds}, hyperparameters
 
 
@@ -386,7 +388,11 @@ def build_promotion_evidence(
 
     data_hash = hash_frame(model_input_table)
     params_hash = hash_params(
-        {"algorithm": model["algorithm"], **model["hyperparameters"][model["algorithm"]]}
+        {
+            "algorithm": model["algorithm"],
+            "encoding": model["encoding"],
+            **model["hyperparameters"][model["algorithm"]],
+        }
     )
     # Same holdout rows => comparable metrics across versions (used if the champion changes).
     holdout_hash = hash_frame(paired_correctness.loc[:, list(KEY_COLUMNS)])
