@@ -125,6 +125,16 @@ def _json(test: Callable[[object], bool]) -> Check:
     return check
 
 
+def _table(*columns: str) -> Check:
+    """Only the table on stdout: its first line is the header."""
+
+    def check(result: Result, project: Path) -> None:
+        assert result.returncode == 0, str(result)
+        assert result.stdout.splitlines()[0].split()[: len(columns)] == list(columns), str(result)
+
+    return check
+
+
 def _one_line() -> Check:
     def check(result: Result, project: Path) -> None:
         assert result.returncode == 0 and len(result.stdout.strip().splitlines()) == 1, str(result)
@@ -146,6 +156,18 @@ def _served(answer: dict) -> bool:
     return len(rows) == 2 and all(set(row) == columns for row in rows)
 
 
+def _status_exit(failing: set[str]) -> Check:
+    """docs/monitoring.md's table: non-zero exactly when the status is one that fails."""
+
+    def check(result: Result, project: Path) -> None:
+        path = project / "data/08_reporting/monitoring/monitoring_summary.json"
+        status = json.loads(path.read_text())["status"]
+        assert (result.returncode != 0) == (status in failing), f"status {status}\n{result}"
+
+    return check
+
+
+DEFAULT_FAILING = {"unhealthy", "no_data"}
 MONITORING_OUTPUTS = _files(
     "data/08_reporting/monitoring/monitoring_summary.json",
     "data/08_reporting/monitoring/drift_report.html",
@@ -170,11 +192,21 @@ EXPECTED: dict[tuple[str, str], Check] = {
         "docs/pipelines.md",
         "kedro run --pipelines training --from-nodes training.train_classifier",
     ): _decision(3),
-    ("docs/monitoring.md", "kedro run --pipelines monitoring"): MONITORING_OUTPUTS,
+    ("docs/monitoring.md", "kedro run --pipelines monitoring"): _all(
+        MONITORING_OUTPUTS, _status_exit(DEFAULT_FAILING)
+    ),
+    # A fresh copy logged predictions today only: that window is `no_data`, exit non-zero.
     (
         "docs/monitoring.md",
         'kedro run --pipelines monitoring --params "monitoring.window.end_date=2025-06-30"',
-    ): _all(MONITORING_OUTPUTS, _summary(lambda s: s["window"]["end"] == "2025-06-30")),
+    ): _all(
+        _summary(lambda s: s["window"]["end"] == "2025-06-30" and s["status"] == "no_data"),
+        _status_exit(DEFAULT_FAILING),
+    ),
+    (
+        "docs/monitoring.md",
+        'kedro run --pipelines monitoring --params "monitoring.exit_policy.fail_on=degraded"',
+    ): _status_exit({"degraded", *DEFAULT_FAILING}),
     ("docs/monitoring.md", "promtool check rules future-skills.yml"): _all(
         _exits(0), _files("future-skills.yml")
     ),
@@ -183,12 +215,11 @@ EXPECTED: dict[tuple[str, str], Check] = {
         "kedro run --pipelines monitoring --params "
         '"monitoring.window.purposes=shadow,monitoring.exit_policy.fail_on=never"',
     ): _summary(lambda s: s["window"]["purposes"] == ["shadow"]),
-    ("docs/operations.md", "kedro run --pipelines training"): _decision(4),
-    # "It does not retrain, and says why on one line (exit 0)": no label is newer.
+    # "It does not retrain, and says why on one line (exit 0)".
     ("docs/operations.md", "kedro models retrain-if-needed --dry-run"): _one_line(),
     ("docs/operations.md", "kedro models retrain-if-needed"): _one_line(),
     ("docs/operations.md", "kedro models retrain-if-needed --format json"): _json(
-        lambda answer: answer["retrain"] is False and "no label is newer" in answer["reason"]
+        lambda answer: answer["retrain"] is False and answer["reason"]
     ),
     ("docs/operations.md", "kedro run --pipelines evaluation"): _files(
         "data/08_reporting/evaluation/*"
@@ -200,9 +231,11 @@ EXPECTED: dict[tuple[str, str], Check] = {
     ("README.md", "python -m future_skills_kedro.datagen --seed 7 --output-dir data/01_raw"): (
         _files("data/01_raw/generator_oracle.json")
     ),
-    # The operations page's forced promotion of v4 was rolled back; no retraining was due.
+    # "each command writes only its table ... to stdout; logs, warnings and errors go to stderr"
+    ("README.md", "kedro models list"): _table("version", "semver", "stage", "aliases"),
+    # The operations page's forced promotion of v3 was rolled back; no retraining was due.
     ("README.md", "kedro models list --format json"): _json(
-        lambda answer: answer["champion"] == 1 and len(answer["versions"]) == 4
+        lambda answer: answer["champion"] == 1 and len(answer["versions"]) == 3
     ),
 }
 
@@ -321,18 +354,18 @@ def _run_block(
     # status kept apart; exported variables carry to the next blocks.
     script = [restore]
     for number, command in enumerate(commands):
-        out = state / f"{number}"
+        out = state / f"{Path(block.page).stem}-{block.line}-{number}"
         script.append(
             f'{{\n{command}\n}} >"{out}.out" 2>"{out}.err" </dev/null; echo $? >"{out}.rc"\n'
         )
     script.append(f'export -p >"{state}/env"\n')
     subprocess.run(["bash", "-c", "".join(script)], cwd=project, env=env, check=True, timeout=1800)
     for number, (written, command) in enumerate(zip(block.commands(), commands, strict=True)):
-        out = state / f"{number}"
+        out = state / f"{Path(block.page).stem}-{block.line}-{number}"
         result = Result(
             where=block.where,
             command=command,
-            returncode=int((state / f"{number}.rc").read_text()),
+            returncode=int(out.with_suffix(".rc").read_text()),
             stdout=out.with_suffix(".out").read_text(),
             stderr=out.with_suffix(".err").read_text(),
         )
