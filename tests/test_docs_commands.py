@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import copy_project, free_port, kedro_env, wait_for_http
+from tests.conftest import PROJECT_ROOT, copy_project, free_port, kedro_env, wait_for_http
 from tests.docs_blocks import Block, shell_blocks, unlabelled_command_blocks
 
 # The pages with tested blocks, in the order a new user would follow them in one checkout:
@@ -384,3 +384,37 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait(timeout=30)
     except ProcessLookupError:
         pass
+
+
+# ---------------------------------------------------------------- the runner itself
+def _block(text: str, line: int = 10) -> Block:
+    return Block(PROJECT_ROOT / "docs/page.md", line, "bash", text, "tested", "")
+
+
+def test_a_block_splits_into_whole_commands():
+    text = (
+        "# a comment line\n"
+        "kedro run --pipelines training      # trailing comment\n"
+        "mlflow models serve -m x \\\n    --port 5001\n"
+        "curl -d '{\n  \"a\": 1\n}'\n"
+        "kedro run --pipelines evaluation    # champion's rows\n"
+        "                                    # and the challenger's\n"
+    )
+    assert _block(text).commands() == [
+        "kedro run --pipelines training      # trailing comment",
+        "mlflow models serve -m x \\\n    --port 5001",
+        "curl -d '{\n  \"a\": 1\n}'",
+        "kedro run --pipelines evaluation    # champion's rows",
+    ]
+
+
+def test_the_runner_carries_exports_and_names_a_failing_command(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    failures: list[str] = []
+    env = {"PATH": os.environ["PATH"]}
+    first = _block('export GREETING=hello\nWORD=there\ntest "$WORD" = there', line=1)
+    second = _block('test "$GREETING" = hello\ntest -z "$WORD"\nfalse', line=20)
+    for block in (first, second):
+        _run_block(block, tmp_path, env, state, {}, [], failures)
+    assert len(failures) == 1 and failures[0].startswith("docs/page.md:20: `false` exited 1")
