@@ -59,6 +59,7 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    summary: dict | None = None  # monitoring_summary.json right after the command
 
     def __str__(self) -> str:
         return (
@@ -144,8 +145,7 @@ def _one_line() -> Check:
 
 def _summary(test: Callable[[dict], bool]) -> Check:
     def check(result: Result, project: Path) -> None:
-        path = project / "data/08_reporting/monitoring/monitoring_summary.json"
-        assert test(json.loads(path.read_text())), str(result)
+        assert result.summary is not None and test(result.summary), str(result)
 
     return check
 
@@ -160,14 +160,15 @@ def _status_exit(failing: set[str]) -> Check:
     """docs/monitoring.md's table: non-zero exactly when the status is one that fails."""
 
     def check(result: Result, project: Path) -> None:
-        path = project / "data/08_reporting/monitoring/monitoring_summary.json"
-        status = json.loads(path.read_text())["status"]
+        assert result.summary is not None, str(result)
+        status = result.summary["status"]
         assert (result.returncode != 0) == (status in failing), f"status {status}\n{result}"
 
     return check
 
 
 DEFAULT_FAILING = {"unhealthy", "no_data"}
+SUMMARY = "data/08_reporting/monitoring/monitoring_summary.json"
 MONITORING_OUTPUTS = _files(
     "data/08_reporting/monitoring/monitoring_summary.json",
     "data/08_reporting/monitoring/drift_report.html",
@@ -357,17 +358,21 @@ def _run_block(
         out = state / f"{Path(block.page).stem}-{block.line}-{number}"
         script.append(
             f'{{\n{command}\n}} >"{out}.out" 2>"{out}.err" </dev/null; echo $? >"{out}.rc"\n'
+            # a later command of the block may rewrite it before the checks run
+            f'cp "{project / SUMMARY}" "{out}.summary" 2>/dev/null\n'
         )
     script.append(f'export -p >"{state}/env"\n')
     subprocess.run(["bash", "-c", "".join(script)], cwd=project, env=env, check=True, timeout=1800)
     for number, (written, command) in enumerate(zip(block.commands(), commands, strict=True)):
         out = state / f"{Path(block.page).stem}-{block.line}-{number}"
+        snapshot = out.with_suffix(".summary")
         result = Result(
             where=block.where,
             command=command,
             returncode=int(out.with_suffix(".rc").read_text()),
             stdout=out.with_suffix(".out").read_text(),
             stderr=out.with_suffix(".err").read_text(),
+            summary=json.loads(snapshot.read_text()) if snapshot.exists() else None,
         )
         try:
             EXPECTED.get((block.page, _key(written)), _exits(0))(result, project)
