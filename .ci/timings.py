@@ -17,6 +17,7 @@ STEPS = {
     "tests.test_team_setup": "team setup: PostgreSQL + mlflow server",
     "tests.test_kedro_viz": "kedro viz build + headless Chromium",
     "tests.test_notebooks": "notebooks (nbclient) + kedro mlflow ui",
+    "tests.test_docs_commands": "docs: README and docs/ shell blocks run as written",
 }
 
 
