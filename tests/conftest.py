@@ -3,12 +3,16 @@
 The suite runs in parallel (pytest-xdist, `-n auto --dist loadscope` in pyproject.toml): one
 module's tests stay on one worker, in order, so a module-scoped project copy, trained model or
 server is built once; every test and fixture writes only under its own temporary directory and
-servers listen on free ports, so modules never share state across workers.
+servers listen on free ports (disjoint between workers), so modules never share state across
+workers. (A package-scoped fixture, the inference package's trained project, may be built once
+per worker: `--dist loadgroup` cannot group whole modules with pytest 9.2, whose node ids
+pytest-xdist 3.8 can no longer suffix with the group.)
 """
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -162,20 +166,37 @@ def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server under test.
+# Servers under test listen on ports of this range: below Linux's ephemeral ports
+# (32768-60999), so no client socket of the machine holds one by chance, and split between
+# parallel workers, so two workers starting servers at the same moment never pick the same port.
+TEST_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
 
-    Parallel workers draw from disjoint residues (port modulo the worker count), so two
-    workers starting servers at the same moment never pick the same port."""
+
+def worker_ports(worker: int, workers: int) -> range:
+    """The share of TEST_PORTS that test worker ``worker`` (0-based) of ``workers`` draws from."""
+    size = len(TEST_PORTS) // max(1, workers)
+    start = TEST_PORTS.start + worker * size
+    return range(start, start + size)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server under test;
+    never the same twice in one test process."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-    for _ in range(1000):
+    ports = worker_ports(worker, workers)
+    for port in random.sample(ports, len(ports)):
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port % workers == worker % workers:
-            return port
-    raise RuntimeError(f"no free port for test worker {worker} of {workers}")
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {ports} for test worker {worker} of {workers}")
 
 
 def wait_for_http(

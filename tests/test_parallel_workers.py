@@ -29,9 +29,15 @@ def test_a_worker_fits_models_on_its_share_of_the_cores():
 
 
 def test_parallel_workers_draw_free_ports_from_disjoint_sets(monkeypatch):
-    from tests.conftest import free_port
+    from tests.conftest import TEST_PORTS, free_port, worker_ports
 
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "3")
-    for worker in range(3):
-        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{worker}")
-        assert {free_port() % 3 for _ in range(20)} == {worker}
+    for workers in (1, 2, 3):
+        shares = [set(worker_ports(worker, workers)) for worker in range(workers)]
+        assert all(share <= set(TEST_PORTS) for share in shares)
+        assert sum(len(share) for share in shares) == len(set().union(*shares))  # disjoint
+        monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+        for worker, share in enumerate(shares):
+            monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{worker}")
+            drawn = [free_port() for _ in range(20)]
+            assert set(drawn) <= share
+            assert len(set(drawn)) == len(drawn)  # never handed out twice
