@@ -117,8 +117,17 @@ def kedro_env(project: Path) -> dict[str, str]:
     return env
 
 
+# A run's deadline: a fast training run takes under a minute alone, but a notebooks-loop run
+# on 2 cores shared with ~20 runnable processes took over 600 s (TimeoutExpired): the deadline
+# is for a hung run, not a slow machine.
+KEDRO_RUN_TIMEOUT_S = 1800
+
+
 def run_kedro(
-    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = KEDRO_RUN_TIMEOUT_S,
 ) -> subprocess.CompletedProcess:
     """Run the real `kedro` CLI of this interpreter's environment inside ``project``."""
     kedro = Path(sys.executable).with_name("kedro")
