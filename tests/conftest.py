@@ -1,8 +1,18 @@
-"""Shared fixtures: a temporary copy of the project and a real `kedro` CLI runner."""
+"""Shared fixtures: a temporary copy of the project and a real `kedro` CLI runner.
+
+The suite runs in parallel (pytest-xdist, `-n auto --dist loadscope` in pyproject.toml): one
+module's tests stay on one worker, in order, so a module-scoped project copy, trained model or
+server is built once; every test and fixture writes only under its own temporary directory and
+servers listen on free ports (disjoint between workers), so modules never share state across
+workers. (A package-scoped fixture, the inference package's trained project, may be built once
+per worker: `--dist loadgroup` cannot group whole modules with pytest 9.2, whose node ids
+pytest-xdist 3.8 can no longer suffix with the group.)
+"""
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -14,6 +24,50 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# OpenMP/BLAS pools size themselves to every core of the machine: two workers fitting
+# HistGradientBoosting at once on 2 cores then oversubscribe them (many times slower).
+# Each worker, and the `kedro` subprocesses it starts (they inherit the environment), gets its
+# share of the cores; set before any test module imports numpy or scikit-learn. A value already
+# set in the environment wins.
+THREAD_POOL_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_per_worker(workers: int, cores: int) -> int:
+    """How many threads each of ``workers`` parallel test processes may use on ``cores``."""
+    return max(1, cores // max(1, workers))
+
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _threads = threads_per_worker(
+        int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), len(os.sched_getaffinity(0))
+    )
+    for _variable in THREAD_POOL_VARIABLES:
+        os.environ.setdefault(_variable, str(_threads))
+
+# Modules that start real processes and servers (kedro runs, PostgreSQL, Chromium, notebooks)
+# run first: a worker then ends on short unit-test modules instead of leaving the other one
+# idle while it finishes a long module alone.
+SLOW_MARKERS = ("team", "notebooks", "browser", "integration")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow modules first, each module's tests kept together and in their written order."""
+
+    def slowness(item: pytest.Item) -> int:
+        markers = {mark.name for mark in item.iter_markers()}
+        return next(
+            (rank for rank, name in enumerate(SLOW_MARKERS) if name in markers),
+            len(SLOW_MARKERS),
+        )
+
+    module_rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        module_rank[module] = min(module_rank.get(module, len(SLOW_MARKERS)), slowness(item))
+    items.sort(key=lambda item: module_rank[item.nodeid.split("::", 1)[0]])
+
+
 # What a fresh clone holds: no run outputs, no MLflow store, no VCS metadata.
 _COPY_IGNORE = shutil.ignore_patterns(
     ".git",
@@ -63,8 +117,17 @@ def kedro_env(project: Path) -> dict[str, str]:
     return env
 
 
+# A run's deadline: a fast training run takes under a minute alone, but a notebooks-loop run
+# on 2 cores shared with ~20 runnable processes took over 600 s (TimeoutExpired): the deadline
+# is for a hung run, not a slow machine.
+KEDRO_RUN_TIMEOUT_S = 1800
+
+
 def run_kedro(
-    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = KEDRO_RUN_TIMEOUT_S,
 ) -> subprocess.CompletedProcess:
     """Run the real `kedro` CLI of this interpreter's environment inside ``project``."""
     kedro = Path(sys.executable).with_name("kedro")
@@ -112,11 +175,37 @@ def project_copy(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
 
 
+# Servers under test listen on ports of this range: below Linux's ephemeral ports
+# (32768-60999), so no client socket of the machine holds one by chance, and split between
+# parallel workers, so two workers starting servers at the same moment never pick the same port.
+TEST_PORTS = range(20000, 32000)
+_handed_out: set[int] = set()
+
+
+def worker_ports(worker: int, workers: int) -> range:
+    """The share of TEST_PORTS that test worker ``worker`` (0-based) of ``workers`` draws from."""
+    size = len(TEST_PORTS) // max(1, workers)
+    start = TEST_PORTS.start + worker * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server under test."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, for a server under test;
+    never the same twice in one test process."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    ports = worker_ports(worker, workers)
+    for port in random.sample(ports, len(ports)):
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still in TIME_WAIT
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {ports} for test worker {worker} of {workers}")
 
 
 def wait_for_http(
