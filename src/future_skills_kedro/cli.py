@@ -135,8 +135,7 @@ def _open_project(obj: dict, env: str | None) -> _Project:
             settings = LifecycleSettings.from_params(context.params.get("lifecycle"), project_path)
     except Exception as exc:  # configuration or tracking server: what the message says
         raise CommandFailed(str(exc)) from exc
-    registry = settings.registry(MlflowClient())
-    return _Project(registry, settings.audit_log(), settings, context)
+    return _Project(settings.registry(MlflowClient()), settings.audit_log(), settings, context)
 
 
 def _resolve(registry: Any, ref: str) -> Any:
