@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 from future_skills_kedro.contract import (
+    CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
     KEY_COLUMNS,
     NEED_LEVELS,
+    NUMERIC_FEATURES,
     TARGET_COLUMN,
 )
 from future_skills_kedro.drift import calibration as drift_calibration
