@@ -393,7 +393,7 @@ def _stop(server: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------- the runner itself
 def _block(text: str, line: int = 10) -> Block:
-    return Block(PROJECT_ROOT / "docs/page.md", line, "bash", text, "tested", "")
+    return Block(PROJECT_ROOT / "guide" / "page.txt", line, "bash", text, "tested", "")
 
 
 def test_a_block_splits_into_whole_commands():
@@ -422,4 +422,4 @@ def test_the_runner_carries_exports_and_names_a_failing_command(tmp_path):
     second = _block('test "$GREETING" = hello\ntest -z "$WORD"\nfalse', line=20)
     for block in (first, second):
         _run_block(block, tmp_path, env, state, {}, [], failures)
-    assert len(failures) == 1 and failures[0].startswith("docs/page.md:20: `false` exited 1")
+    assert len(failures) == 1 and failures[0].startswith("guide/page.txt:20: `false` exited 1")
