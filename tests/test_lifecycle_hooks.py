@@ -216,9 +216,9 @@ def test_promote_applies_the_policy_unless_forced(project):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("show", "nonexistent"), 1, "has no version with alias 'nonexistent'"),
-        (("promote", "42", "--reason", "x"), 1, "has no version '42'"),
-        (("rollback", "--to", "7.7.7"), 1, "has no version '7.7.7'"),
+        (("show", "nonexistent"), 2, "has no version with alias 'nonexistent'"),
+        (("promote", "42", "--reason", "x"), 2, "has no version '42'"),
+        (("rollback", "--to", "7.7.7"), 2, "has no version '7.7.7'"),
         (("promote", "v1.x", "--reason", "x"), 2, "'v1.x' is not a version reference"),
     ],
 )

@@ -146,7 +146,8 @@ def _open_project(obj: dict, env: str | None) -> _Project:
 
 
 def _resolve(registry: Any, ref: str) -> Any:
-    """A version by number (3, v3), semantic version (1.2.0) or alias (champion)."""
+    """A version by number (3, v3), semantic version (1.2.0) or alias (champion); an unknown
+    one is a usage error (exit 2), as an unknown request id is."""
     from future_skills_kedro.lifecycle import InvalidReference, parse_reference
 
     try:
@@ -160,9 +161,10 @@ def _resolve(registry: Any, ref: str) -> Any:
         aliases = ", ".join(sorted(registry.alias_map())) or "none yet"
         hint = " run `kedro run --pipelines training`." if ref == "champion" else ""
         raise CommandFailed(
-            f"{registry.model_name} has no version with alias {ref!r} (aliases: {aliases}).{hint}"
+            f"{registry.model_name} has no version with alias {ref!r} (aliases: {aliases}).{hint}",
+            USAGE_ERROR,
         )
-    raise CommandFailed(f"{registry.model_name} has no version {ref!r}.")
+    raise CommandFailed(f"{registry.model_name} has no version {ref!r}.", USAGE_ERROR)
 
 
 def _emit_json(document: Any) -> None:
@@ -437,14 +439,6 @@ def sync_audit(obj: dict, rebuild: bool, env: str | None, output_format: str) ->
     _report_change(state, sentence, output_format, audit_log=str(audit_log.path), recorded=recorded)
 
 
-def _resolve_named(registry: Any, ref: str) -> Any:
-    """``_resolve``, with an unknown version or alias as a usage error (exit 2)."""
-    try:
-        return _resolve(registry, ref)
-    except CommandFailed as exc:
-        raise CommandFailed(exc.message, USAGE_ERROR) from exc
-
-
 @models.command()
 @click.argument("ref_a", metavar="A")
 @click.argument("ref_b", metavar="B")
@@ -476,7 +470,7 @@ def compare(
     from future_skills_kedro.lifecycle.compare import compare_versions, format_comparison
 
     project = _open_project(obj, env)
-    a, b = _resolve_named(project.registry, ref_a), _resolve_named(project.registry, ref_b)
+    a, b = _resolve(project.registry, ref_a), _resolve(project.registry, ref_b)
     rows, basis = _comparison_rows(project.context.catalog, quarter)
     guard = project.settings.policy.significance
     document = compare_versions(
@@ -565,7 +559,7 @@ def card(obj: dict, ref: str, generate: bool, env: str | None, output_format: st
 
     project = _open_project(obj, env)
     registry = project.registry
-    info = _resolve_named(registry, ref)
+    info = _resolve(registry, ref)
     client = MlflowClient()
     description = client.get_model_version(registry.model_name, str(info.version)).description
     if generate:
