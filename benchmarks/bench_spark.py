@@ -75,8 +75,9 @@ def scaled_tables(project: Path, rows: int, folder: Path) -> dict[str, Path]:
     paths = {}
     for name, table in tables.items():
         path = folder / f"{name}.parquet"
+        # Spark reads microsecond timestamps only (pandas writes nanoseconds by default).
         table.astype({c: object for c in table.columns if table[c].dtype == "str"}).to_parquet(
-            path, index=False
+            path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True
         )
         paths[name] = path
     print(
