@@ -229,3 +229,26 @@ def wait_for_http(
 
 def _tail(log: Path | None, chars: int = 4000) -> str:
     return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""
+
+
+# One SparkSession for every Spark test of the run (starting one takes ~10 s): local[2,2],
+# two threads and a task tried twice (local mode's second number), so a task that fails once
+# is retried as on a cluster. The settings are conf/spark/spark.yml's otherwise.
+SPARK_TEST_MASTER = "local[2,2]"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The real SparkSession of the Spark tests (PySpark and Java are required in CI)."""
+    import yaml
+
+    from future_skills_kedro.spark.session import spark_settings, start_session, stop_session
+
+    configured = yaml.safe_load((PROJECT_ROOT / "conf/spark/spark.yml").read_text())
+    settings = spark_settings(
+        configured,
+        {"master": SPARK_TEST_MASTER, "sql": {"shuffle": {"partitions": 4}}},
+    )
+    session = start_session(settings)
+    yield session
+    stop_session()

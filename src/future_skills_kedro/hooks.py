@@ -39,6 +39,56 @@ class InvalidParametersError(click.ClickException):
     exit_code = 2
 
 
+class SparkUnavailableError(click.ClickException):
+    """``--env spark`` without PySpark or Java: one line saying what to install, exit 1."""
+
+
+class SparkHook:
+    """``conf/<env>/spark.yml`` present (``--env spark``): a SparkSession for the run.
+
+    Before any other hook or node (tryfirst, registered last): PySpark and Java are checked
+    and the session starts from spark.yml and ``--params spark.<key>=...``; the pipeline
+    registry then builds inference for Spark. The session stops when the run ends. Without
+    spark.yml nothing happens and PySpark is never imported. Policy:
+    ``future_skills_kedro.spark.session``.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        from future_skills_kedro.spark import session
+
+        try:
+            configured = context.config_loader[session.CONFIG_KEY]
+        except MissingConfigException:
+            session.activate("pandas")
+            return
+        problem = session.missing_runtime()
+        if problem:
+            raise SparkUnavailableError(problem)
+        # Before context.params: reading them loads the pipelines, which the engine shapes.
+        session.activate("spark")
+        try:
+            overrides = (context.params or {}).get(session.CONFIG_KEY)
+            settings = session.spark_settings(configured, overrides)
+            logger.info("starting Spark (%s)", settings["spark.master"])
+            session.start_session(settings)
+        except BaseException:
+            session.activate("pandas")
+            raise
+
+    @hook_impl(trylast=True)
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from future_skills_kedro.spark import session
+
+        session.stop_session()
+
+    @hook_impl(trylast=True)
+    def on_pipeline_error(self, error, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from future_skills_kedro.spark import session
+
+        session.stop_session()
+
+
 class ParameterValidationHook:
     """Every parameter (conf and ``--params``) checked against its model before any work.
 

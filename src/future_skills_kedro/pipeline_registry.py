@@ -14,6 +14,7 @@ from future_skills_kedro.pipelines import (
     monitoring_backtest,
     training,
 )
+from future_skills_kedro.spark.session import active_engine
 
 
 def create_training_pipeline() -> Pipeline:
@@ -35,11 +36,17 @@ def register_pipelines() -> dict[str, Pipeline]:
     """training, evaluation and inference start with data_engineering: raw files are
     validated (and the validated tables refreshed) before anything uses them."""
     validate = data_engineering.create_pipeline()
+    # --env spark (SparkHook found conf/spark/spark.yml and started a session): the same
+    # inference nodes on Spark (docs/spark.md).
+    if active_engine() == "spark":
+        scoring = inference.create_spark_pipeline()
+    else:
+        scoring = inference.create_pipeline()
     pipelines = {
         "data_engineering": validate,
         "training": create_training_pipeline(),
         "evaluation": validate + evaluation.create_pipeline(),
-        "inference": validate + inference.create_pipeline(),
+        "inference": validate + scoring,
         "monitoring": monitoring.create_pipeline(),
         # The labelled history replayed through the drift policy (no MLflow run).
         "monitoring_backtest": validate + monitoring_backtest.create_pipeline(),

@@ -12,6 +12,7 @@ from future_skills_kedro.hooks import (
     ModelLifecycleHook,
     ParameterValidationHook,
     ScoringPurposeHook,
+    SparkHook,
 )
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
@@ -20,7 +21,8 @@ from future_skills_kedro.hooks import (
 # ParameterValidationHook checks the parameters before LifecyclePreflightHook and
 # MlflowTrackingSetupHook read them. MlflowRunFailureHook wraps the pipeline-run hooks of all
 # (its position does not matter). ScoringPurposeHook moves a shadow or backfill scoring run's
-# outputs into their own folder.
+# outputs into their own folder. SparkHook, registered last, checks PySpark and Java and starts
+# the session before every other after_context_created (only when conf/<env>/spark.yml exists).
 HOOKS = (
     MlflowTrackingSetupHook(),
     LifecyclePreflightHook(),
@@ -28,6 +30,7 @@ HOOKS = (
     ModelLifecycleHook(),
     MlflowRunFailureHook(),
     ScoringPurposeHook(),
+    SparkHook(),
 )
 
 CONFIG_LOADER_ARGS = {
@@ -35,7 +38,11 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # kedro-mlflow adds this pattern in its own hook; declared here, the project hook that runs
     # before it reads the same mlflow.yml (tracking URI, experiment).
-    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]},
+    "config_patterns": {
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
+        # conf/spark/spark.yml: the Spark session's settings (SparkHook)
+        "spark": ["spark*", "spark*/**"],
+    },
     # Kedro resolves ${oc.env:...} in credentials only; conf/production/mlflow.yml also reads
     # the server address from MLFLOW_TRACKING_URI (a deployment setting, not a secret).
     "custom_resolvers": {"oc.env": oc.env},

@@ -44,6 +44,9 @@ class ProjectParameters(ParameterModel):
     # Run-time only (`--params scoring_alias=challenger`): the model inference scores. Unset,
     # the catalog's `${runtime_params:scoring_alias,champion}` takes the champion.
     scoring_alias: Literal[CHAMPION, CHALLENGER] | None = None
+    # Run-time only (`--params spark.sql.shuffle.partitions=400`): Spark settings over
+    # conf/spark/spark.yml, read by the Spark hook (Kedro nests the dotted keys).
+    spark: dict[str, Any] = {}
 
     @field_validator("mlflow_experiments")
     @classmethod

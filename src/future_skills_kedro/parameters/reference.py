@@ -41,6 +41,9 @@ RUNTIME_ONLY = {
     "scoring_alias": "The registered model inference scores, for one run: "
     "`kedro run --pipelines inference --params scoring_alias=challenger`. Unset: the champion "
     "(the catalog's `${runtime_params:scoring_alias,champion}`).",
+    "spark": "Spark settings for one `--env spark` run, over conf/spark/spark.yml: "
+    "`--params spark.sql.shuffle.partitions=400,spark.executor.memory=8g` (docs/spark.md). "
+    "Read by the Spark hook; without conf/<env>/spark.yml they are ignored.",
 }
 ENTRY = "<name>"  # a path step through a mapping entry (a rule's name, a column)
 _KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_]\w*)\s*:(?P<rest>.*)$")

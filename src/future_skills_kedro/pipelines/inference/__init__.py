@@ -1,5 +1,5 @@
 """Inference pipeline: score the newest snapshot with the champion, log, recommend."""
 
-from .pipeline import create_pipeline
+from .pipeline import create_pipeline, create_spark_pipeline
 
-__all__ = ["create_pipeline"]
+__all__ = ["create_pipeline", "create_spark_pipeline"]

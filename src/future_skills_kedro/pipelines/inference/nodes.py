@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 SIGNAL_TABLES = ("market_signals", "economic_indicators", "internal_signals")
 REJECTED_SCORING_COLUMNS = (*KEY_COLUMNS, "column", "value", "reason")
 UNSEEN_COLUMN = "unseen_categories"
-_MAX_LISTED_VALUES = 20  # unseen values named in the summary, per column
+MAX_LISTED_VALUES = 20  # unseen values named in the summary, per column
 # Contract ranges of the numeric features (docs/data-contract.md). The validated tables already
 # hold them; checked again because a bad value must never reach the model silently.
 _UNIT_INTERVAL = (
@@ -307,7 +307,7 @@ def split_scorable_rows(
         "rows_rejected": rows_rejected,
         "rejected_share": round(rows_rejected / len(features), 6) if len(features) else 0.0,
         "max_rejected_share": float(max_rejected_share),
-        "rejected_by_reason": _reason_counts(problems),
+        "rejected_by_reason": reason_counts(problems),
     }
     if rows_rejected:
         logger.warning(
@@ -319,7 +319,7 @@ def split_scorable_rows(
     return scorable, rejected.loc[:, list(REJECTED_SCORING_COLUMNS)], quality
 
 
-def _reason_counts(problems: pd.DataFrame) -> dict[str, int]:
+def reason_counts(problems: pd.DataFrame) -> dict[str, int]:
     """Rejected rows per reason, without the row-specific date."""
     if problems.empty:
         return {}
@@ -350,6 +350,22 @@ def flag_unseen_categories(
     return unseen.reset_index(drop=True)
 
 
+def check_scorable(snapshot_quality: dict[str, Any], rows_scorable: int) -> None:
+    """Too many rejected rows, or none left: the run stops before scoring (both engines)."""
+    share, limit = snapshot_quality["rejected_share"], snapshot_quality["max_rejected_share"]
+    if share > limit:
+        raise ScoringInputError(
+            f"{snapshot_quality['rows_rejected']} of {snapshot_quality['rows']} snapshot rows "
+            f"were rejected ({share:.1%} > inference.snapshot.max_rejected_share {limit:.1%}): "
+            f"{snapshot_quality['rejected_by_reason']}. See rejected_scoring_rows "
+            "(data/07_model_output/rejected_scoring_rows.csv)."
+        )
+    if not rows_scorable:
+        raise ScoringInputError(
+            "no snapshot row can be scored: every row was rejected (see rejected_scoring_rows)."
+        )
+
+
 def score_snapshot(
     champion_pyfunc,
     scorable_rows: pd.DataFrame,
@@ -365,18 +381,7 @@ def score_snapshot(
     chunking changes no prediction. latency_ms is the scoring wall time divided by the rows:
     batch scoring has no per-row latency, and this is the figure comparable across batches.
     """
-    share, limit = snapshot_quality["rejected_share"], snapshot_quality["max_rejected_share"]
-    if share > limit:
-        raise ScoringInputError(
-            f"{snapshot_quality['rows_rejected']} of {snapshot_quality['rows']} snapshot rows "
-            f"were rejected ({share:.1%} > inference.snapshot.max_rejected_share {limit:.1%}): "
-            f"{snapshot_quality['rejected_by_reason']}. See rejected_scoring_rows "
-            "(data/07_model_output/rejected_scoring_rows.csv)."
-        )
-    if scorable_rows.empty:
-        raise ScoringInputError(
-            "no snapshot row can be scored: every row was rejected (see rejected_scoring_rows)."
-        )
+    check_scorable(snapshot_quality, len(scorable_rows))
     columns = model_input_columns(champion_pyfunc)
     expected = [PREDICTION_COLUMN, *PROBABILITY_COLUMNS, CONFIDENCE_COLUMN]
     chunk_rows = int(chunk_rows)
@@ -498,9 +503,6 @@ def summarise_inference(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The run's summary (JSON), MLflow metrics and MLflow params."""
     counts = predictions[PREDICTION_COLUMN].value_counts()
-    level_counts = {level: int(counts.get(level, 0)) for level in NEED_LEVELS}
-    checked = bool(known_categories)
-    unseen_rows = int(unseen_categories[UNSEEN_COLUMN].ne("").sum())
     unseen_by_column = {}
     for column in CATEGORICAL_FEATURES:
         mask = unseen_categories[column].to_numpy(dtype=bool)
@@ -508,8 +510,39 @@ def summarise_inference(
             values = scorable_rows[column].reset_index(drop=True)[mask]
             unseen_by_column[column] = {
                 "rows": int(mask.sum()),
-                "values": sorted(values.astype("str").unique().tolist())[:_MAX_LISTED_VALUES],
+                "values": sorted(values.astype("str").unique().tolist())[:MAX_LISTED_VALUES],
             }
+    return summary_from_counts(
+        rows=len(predictions),
+        level_counts={level: int(counts.get(level, 0)) for level in NEED_LEVELS},
+        mean_confidence=float(predictions[CONFIDENCE_COLUMN].mean()),
+        unseen_rows=int(unseen_categories[UNSEEN_COLUMN].ne("").sum()),
+        unseen_by_column=unseen_by_column,
+        known_categories=known_categories,
+        snapshot_quality=snapshot_quality,
+        scoring_stats=scoring_stats,
+        champion=champion,
+        recommendations=recommendations,
+        scoring_purpose=scoring_purpose,
+    )
+
+
+def summary_from_counts(
+    *,
+    rows: int,
+    level_counts: dict[str, int],
+    mean_confidence: float,
+    unseen_rows: int,
+    unseen_by_column: dict[str, dict[str, Any]],
+    known_categories: dict[str, list[str]],
+    snapshot_quality: dict[str, Any],
+    scoring_stats: dict[str, Any],
+    champion: dict[str, Any],
+    recommendations: pd.DataFrame,
+    scoring_purpose: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The summary, metrics and params from the predictions' counts (pandas or Spark's)."""
+    checked = bool(known_categories)
     actions = recommendations["action"].value_counts() if len(recommendations) else pd.Series()
     summary = {
         "model": {
@@ -519,9 +552,9 @@ def summarise_inference(
         "purpose": dict(scoring_purpose),
         "snapshot": snapshot_quality,
         "predictions": {
-            "rows": len(predictions),
+            "rows": rows,
             "by_level": level_counts,
-            "mean_confidence": round(float(predictions[CONFIDENCE_COLUMN].mean()), 6),
+            "mean_confidence": round(mean_confidence, 6),
         },
         "unseen_categories": {
             "checked": checked,
@@ -540,7 +573,7 @@ def summarise_inference(
     }
     metrics = {
         "rows_snapshot": snapshot_quality["rows"],
-        "rows_scored": len(predictions),
+        "rows_scored": rows,
         "rows_rejected": snapshot_quality["rows_rejected"],
         **{f"predicted_{level}": count for level, count in level_counts.items()},
         "mean_confidence": summary["predictions"]["mean_confidence"],

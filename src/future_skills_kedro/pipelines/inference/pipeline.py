@@ -167,3 +167,145 @@ def create_pipeline(**kwargs) -> Pipeline:
         namespace="inference",
         prefix_datasets_with_namespace=False,
     )
+
+
+def create_spark_pipeline(**kwargs) -> Pipeline:
+    """The same run on Spark (``--env spark``, docs/spark.md): same node names and outputs.
+
+    The champion's facts, purpose and categories come from the pandas nodes; the Spark nodes
+    (``future_skills_kedro.spark.inference``, imported here only) run the pandas path's
+    functions per partition. ``check_champion_inputs`` feeds the snapshot, so an incompatible
+    champion stops the run before any Spark job.
+    """
+    from future_skills_kedro.spark import inference as spark
+
+    return pipeline(
+        [
+            node(
+                resolve_champion,
+                inputs="scoring_model_version",
+                outputs="champion",
+                name="resolve_champion",
+                tags=["champion"],
+            ),
+            node(
+                decide_purpose,
+                inputs=["champion", "params:inference.snapshot", "params:inference.purpose"],
+                outputs="scoring_purpose",
+                name="decide_purpose",
+                tags=["champion"],
+            ),
+            node(
+                open_champion,
+                inputs=["champion", "scoring_model"],
+                outputs=["champion_pyfunc", "champion_categories"],
+                name="open_champion",
+                tags=["champion"],
+            ),
+            node(
+                spark.check_champion_inputs,
+                inputs=["champion", "champion_pyfunc"],
+                outputs="champion_input_columns",
+                name="check_champion_inputs",
+                tags=["champion"],
+            ),
+            node(
+                spark.build_spark_snapshot,
+                inputs=[
+                    "validated_job_roles",
+                    "validated_skills",
+                    "validated_market_signals",
+                    "validated_economic_indicators",
+                    "validated_internal_signals",
+                    "params:inference.snapshot",
+                    "champion_input_columns",
+                ],
+                outputs="spark_scoring_snapshot",
+                name="build_scoring_snapshot",
+                tags=["features"],
+            ),
+            node(
+                spark.split_spark_snapshot,
+                inputs=["spark_scoring_snapshot", "params:inference.snapshot.max_rejected_share"],
+                outputs=["spark_scorable_rows", "rejected_scoring_rows", "snapshot_quality"],
+                name="split_scorable_rows",
+                tags=["features", "validation"],
+            ),
+            node(
+                spark.score_spark_snapshot,
+                inputs=[
+                    "champion",
+                    "champion_input_columns",
+                    "spark_scorable_rows",
+                    "snapshot_quality",
+                ],
+                outputs=["spark_scored_rows", "scoring_stats"],
+                name="score_snapshot",
+                tags=["scoring"],
+            ),
+            node(
+                spark.build_spark_predictions,
+                inputs=["spark_scored_rows", "champion_categories", "champion", "scoring_stats"],
+                outputs="spark_predictions",
+                name="build_predictions",
+                tags=["scoring"],
+            ),
+            node(
+                spark.write_spark_predictions,
+                inputs="spark_predictions",
+                outputs="predictions",
+                name="write_predictions",
+                tags=["scoring"],
+            ),
+            node(
+                spark.build_spark_prediction_log,
+                inputs=["spark_scored_rows", "champion", "scoring_stats", "scoring_purpose"],
+                outputs="prediction_log_batch",
+                name="build_prediction_log",
+                tags=["scoring", "prediction_logs"],
+            ),
+            node(
+                spark.recommend_on_spark,
+                inputs=["spark_scored_rows", "params:inference.recommendations"],
+                outputs="recommendations",
+                name="recommend_actions",
+                tags=["recommendations"],
+            ),
+            node(
+                spark.summarise_spark_inference,
+                inputs=[
+                    "spark_predictions",
+                    "champion_categories",
+                    "snapshot_quality",
+                    "scoring_stats",
+                    "champion",
+                    "recommendations",
+                    "scoring_purpose",
+                ],
+                outputs=["inference_summary", "inference_metrics", "inference_run_params"],
+                name="summarise_inference",
+                tags=["tracking"],
+            ),
+            node(
+                plot_top_skills,
+                inputs=["recommendations", "params:inference.recommendations"],
+                outputs="recommendations_chart",
+                name="plot_top_skills",
+                tags=["recommendations", "reporting"],
+            ),
+            node(
+                render_recommendation_report,
+                inputs=[
+                    "recommendations",
+                    "inference_summary",
+                    "params:inference.recommendations",
+                ],
+                outputs="recommendations_report",
+                name="render_recommendation_report",
+                tags=["recommendations", "reporting"],
+            ),
+        ],
+        tags="inference",
+        namespace="inference",
+        prefix_datasets_with_namespace=False,
+    )

@@ -1,0 +1,344 @@
+"""Inference on Spark gives the pandas path's answers (issue 16), and its faults.
+
+One trained clone (with a new role, a new skill and a skill without market signal, so the
+unseen-category and rejection paths run too) is scored twice: by the real
+`kedro run --pipelines inference` (pandas) and in-process by the Spark pipeline on the
+shared local[2,2] session, on the same validated tables and the same registered champion.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_mlflow.io.models import MlflowModelRegistryDataset
+
+from future_skills_kedro.datasets import PredictionLogDataset, read_prediction_logs
+from future_skills_kedro.datasets.registered_model import RegisteredModelVersionDataset
+from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
+from future_skills_kedro.pipelines.inference import create_spark_pipeline
+from future_skills_kedro.scoring import PROBABILITY_COLUMNS
+from tests.conftest import run_kedro
+
+from .conftest import MODEL_NAME, assert_ok, clone_trained
+
+pytestmark = pytest.mark.integration
+
+NEWEST = "2025-12-31"
+VALIDATED = ("job_roles", "skills", "market_signals", "economic_indicators", "internal_signals")
+# What differs between two scoring runs by design: when, which batch, how fast.
+RUN_FIELDS = ("scored_at", "request_id")
+RESULTS = ("rejected_scoring_rows", "recommendations", "inference_summary", "inference_metrics")
+
+
+class _KeptDataset(MemoryDataset):
+    """A MemoryDataset the runner cannot release: read after the run."""
+
+    def _release(self) -> None:
+        pass
+
+
+def _append_csv(path: Path, *lines: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(f"{line}\n" for line in lines))
+
+
+def _add_unseen_and_unscorable_rows(project: Path) -> None:
+    raw = project / "data/01_raw"
+    _append_csv(raw / "job_roles.csv", "JR9999,Quantum Prompt Engineer,Data & Analytics,senior")
+    _append_csv(
+        raw / "skills.csv", "SK9998,Prompt Security,Data & AI", "SK9999,Unpriced Skill,Data & AI"
+    )
+    _append_csv(raw / "market_signals.csv", f"SK9998,{NEWEST},0.9100,0.8000,0.7000,120.00")
+    _append_csv(
+        raw / "internal_signals.csv",
+        f"JR9999,SK0001,{NEWEST},0.2000,3",
+        f"JR9999,SK0002,{NEWEST},0.1000,0",
+        f"JR0001,SK9998,{NEWEST},0.0500,1",
+        f"JR0001,SK9999,{NEWEST},0.3000,2",
+    )
+
+
+def spark_catalog(project: Path, outputs: Path, env: str = "spark") -> DataCatalog:
+    """The Spark pipeline's free inputs as the run reads them (validated tables, registry,
+    parameters), its two file outputs in ``outputs``; everything else in memory."""
+    loader = OmegaConfigLoader(
+        conf_source=str(project / "conf"), base_env="base", default_run_env=env
+    )
+    parameters = validate_parameters(loader["parameters"])
+    datasets = {
+        f"validated_{name}": MemoryDataset(
+            pd.read_parquet(project / f"data/02_intermediate/validated_{name}.parquet")
+        )
+        for name in VALIDATED
+    }
+    datasets["scoring_model_version"] = RegisteredModelVersionDataset(MODEL_NAME, "champion")
+    datasets["scoring_model"] = MlflowModelRegistryDataset(MODEL_NAME, alias="champion")
+    for name in ("spark_scoring_snapshot", "spark_scorable_rows", "spark_scored_rows"):
+        datasets[name] = MemoryDataset(copy_mode="assign")
+    datasets["spark_predictions"] = MemoryDataset(copy_mode="assign")
+    datasets["champion_pyfunc"] = MemoryDataset(copy_mode="assign")
+    from future_skills_kedro.spark.datasets import SparkPredictionsDataset
+
+    datasets["predictions"] = SparkPredictionsDataset(str(outputs / "predictions"))
+    datasets["prediction_log_batch"] = PredictionLogDataset(path=str(outputs / "logs"))
+    catalog = DataCatalog(datasets)
+    for name, value in catalog_entries(parameters).items():
+        catalog[name] = value
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def both_paths(trained_template, spark, tmp_path_factory):
+    """(project scored by pandas, Spark outputs folder, the Spark run's free outputs)."""
+    project = clone_trained(trained_template, tmp_path_factory.mktemp("spark_equivalence"))
+    _add_unseen_and_unscorable_rows(project)
+    assert_ok(run_kedro(project, "run", "--pipelines", "inference"))
+    outputs = project / "spark_outputs"
+    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        pipeline = create_spark_pipeline().only_nodes_with_tags(
+            "champion", "features", "scoring", "recommendations", "tracking"
+        )
+        catalog = spark_catalog(project, outputs)
+        for name in RESULTS:
+            catalog[name] = _KeptDataset()
+        SequentialRunner().run(pipeline, catalog)
+        results = {name: catalog.load(name) for name in RESULTS}
+    finally:
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
+    return project, outputs, results
+
+
+def _row_number(request_ids: pd.Series) -> pd.Series:
+    return request_ids.str.rsplit("-", n=1).str[1].astype("int64")
+
+
+def test_predictions_are_the_pandas_ones_row_for_row(both_paths):
+    from future_skills_kedro.spark.datasets import read_spark_predictions
+
+    project, outputs, _ = both_paths
+    pandas_rows = pd.read_parquet(project / "data/07_model_output/predictions.parquet")
+    spark_rows = read_spark_predictions(outputs / "predictions")
+    assert list(spark_rows.columns) == list(pandas_rows.columns)
+    assert len(spark_rows) == len(pandas_rows) > 0
+    assert spark_rows["unseen_categories"].ne("").sum() == 9  # the new role and skill
+    exact = [c for c in pandas_rows.columns if c not in (*PROBABILITY_COLUMNS, *RUN_FIELDS)]
+    exact.remove("confidence")
+    pd.testing.assert_frame_equal(spark_rows[exact], pandas_rows[exact], check_dtype=False)
+    difference = np.abs(
+        spark_rows[[*PROBABILITY_COLUMNS, "confidence"]].to_numpy()
+        - pandas_rows[[*PROBABILITY_COLUMNS, "confidence"]].to_numpy()
+    ).max()
+    print(f"largest probability difference, Spark vs pandas: {difference!r}")
+    assert difference <= 1e-9
+    # the row part of the request id is the pandas path's row number
+    assert _row_number(spark_rows["request_id"]).tolist() == list(range(len(spark_rows)))
+    # partitioned as the issue asks, and no temporary folder left
+    assert sorted(p.name for p in (outputs / "predictions").iterdir() if p.is_dir()) == [
+        f"as_of_date={NEWEST}"
+    ]
+    assert {p.name for p in outputs.iterdir()} == {"predictions", "logs"}
+
+
+def test_rejected_rows_and_recommendations_are_the_same_files(both_paths):
+    project, _, results = both_paths
+    rejected = results["rejected_scoring_rows"]
+    assert len(rejected) == 3  # SK9999 has no market signal, at each horizon
+    expected = (project / "data/07_model_output/rejected_scoring_rows.csv").read_text()
+    assert rejected.to_csv(index=False) == expected
+    recommendations = results["recommendations"]
+    assert len(recommendations) > 0
+    expected = (project / "data/08_reporting/recommendations.csv").read_text()
+    assert recommendations.to_csv(index=False) == expected
+
+
+def test_summary_and_metrics_are_the_same_but_for_the_batch_timing(both_paths):
+    project, _, results = both_paths
+    pandas_summary = json.loads((project / "data/08_reporting/inference_summary.json").read_text())
+    spark_summary = results["inference_summary"]
+    batch = ("batch_id", "scored_at", "scoring_seconds", "latency_ms")
+    for summary in (pandas_summary, spark_summary):
+        for key in batch:
+            summary["scoring"].pop(key)
+    assert json.loads(json.dumps(spark_summary)) == pandas_summary
+    assert spark_summary["unseen_categories"]["by_column"]["job_role_name"] == {
+        "rows": 6,
+        "values": ["Quantum Prompt Engineer"],
+    }
+
+
+def test_prediction_log_records_are_the_pandas_ones(both_paths):
+    project, outputs, _ = both_paths
+    pandas_logs = read_prediction_logs(project / "data/07_model_output/prediction_logs").frame
+    spark_logs = read_prediction_logs(outputs / "logs").frame
+    assert len(spark_logs) == len(pandas_logs) > 0
+    timing = ["timestamp", "request_id", "latency_ms"]
+    pd.testing.assert_frame_equal(
+        spark_logs.drop(columns=timing).reset_index(drop=True),
+        pandas_logs.drop(columns=timing).reset_index(drop=True),
+        check_exact=False,
+        rtol=0,
+        atol=1e-9,
+    )
+    assert _row_number(spark_logs["request_id"]).tolist() == list(range(len(spark_logs)))
+    assert spark_logs["request_id"].str.rsplit("-", n=1).str[0].nunique() == 1
+
+
+def _validated_tables(project: Path) -> dict[str, pd.DataFrame]:
+    return {
+        name: pd.read_parquet(project / f"data/02_intermediate/validated_{name}.parquet")
+        for name in VALIDATED
+    }
+
+
+def _snapshot_rows(frame) -> pd.DataFrame:
+    rows = frame.toPandas()
+    return rows.sort_values(["job_role_id", "skill_id", "horizon_years"]).reset_index(drop=True)
+
+
+def test_a_task_that_fails_once_is_retried_with_the_same_output(both_paths, spark, tmp_path):
+    """An executor task raising once (local[2,2]: two attempts) is retried by Spark."""
+    from future_skills_kedro.features import build_feature_table
+    from future_skills_kedro.spark.inference import build_spark_snapshot
+
+    project, _, _ = both_paths
+    tables = _validated_tables(project)
+    settings = {"as_of_date": None, "horizons": [1, 3, 5]}
+    marker = tmp_path / "failed-once"
+
+    def fails_once(keys, **sources):
+        if not marker.exists():
+            marker.write_text("the first attempt failed")
+            raise RuntimeError("injected executor failure")
+        return build_feature_table(keys, **sources)
+
+    expected = _snapshot_rows(build_spark_snapshot(*tables.values(), settings, []))
+    retried = _snapshot_rows(
+        build_spark_snapshot(*tables.values(), settings, [], feature_builder=fails_once)
+    )
+    assert marker.exists(), "no task failed: the fault was not injected"
+    pd.testing.assert_frame_equal(retried, expected)
+    assert len(expected) > 0
+
+
+def test_a_failed_write_leaves_the_previous_predictions_and_no_partial_files(
+    both_paths, spark, tmp_path
+):
+    from future_skills_kedro.spark.datasets import SparkPredictionsDataset, read_spark_predictions
+
+    _, outputs, _ = both_paths
+    target = tmp_path / "predictions"
+    dataset = SparkPredictionsDataset(str(target))
+    good = spark.read.parquet(str(outputs / "predictions"))
+    dataset.save(good)
+    before = read_spark_predictions(target)
+
+    def always_fails(batches):
+        for batch in batches:
+            raise RuntimeError(f"injected failure after {len(batch)} rows")
+            yield batch
+
+    broken = good.mapInPandas(always_fails, schema=good.schema)
+    with pytest.raises(Exception, match="injected failure"):
+        dataset.save(broken)
+    pd.testing.assert_frame_equal(read_spark_predictions(target), before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["predictions"]
+
+
+def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, tmp_path):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from future_skills_kedro.spark.inference import IncompatibleChampionError
+
+    class Echo(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    signature = ModelSignature(
+        inputs=Schema(
+            [
+                ColSpec("string", "job_role_name"),
+                ColSpec("double", "headcount"),
+                ColSpec("string", "trend_score"),
+            ]
+        )
+    )
+    mlflow.pyfunc.save_model(str(tmp_path / "model"), python_model=Echo(), signature=signature)
+    model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
+    project, _, _ = both_paths
+    champion = {"model_name": MODEL_NAME, "version": "99", "alias": "champion"}
+    catalog = DataCatalog(
+        {
+            f"validated_{name}": MemoryDataset(table)
+            for name, table in _validated_tables(project).items()
+        }
+    )
+    catalog["champion"] = champion
+    catalog["champion_pyfunc"] = MemoryDataset(model, copy_mode="assign")
+    catalog["params:inference.snapshot"] = {"as_of_date": None, "horizons": [1, 3, 5]}
+    catalog["params:inference.snapshot.max_rejected_share"] = 0.05
+    pipeline = create_spark_pipeline().filter(
+        node_names=[
+            "inference.check_champion_inputs",
+            "inference.build_scoring_snapshot",
+            "inference.split_scorable_rows",
+        ]
+    )
+    group = "incompatible-champion"
+    spark.sparkContext.setJobGroup(group, "must stay empty")
+    try:
+        with pytest.raises(IncompatibleChampionError) as failure:
+            SequentialRunner().run(pipeline, catalog)
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    message = str(failure.value)
+    assert "headcount (not a snapshot feature)" in message
+    assert "trend_score as string (the snapshot's is numeric)" in message
+    assert "v99" in message
+    assert list(spark.sparkContext.statusTracker().getJobIdsForGroup(group)) == []
+
+
+def test_kedro_run_inference_then_monitoring_with_env_spark(trained_template, tmp_path):
+    """The real CLI on a fresh trained copy: the Spark hook, the registry's Spark pipeline,
+    the spark catalog. Monitoring then reads the logs the Spark run appended (its drift
+    statistics are still the pandas ones: see docs/spark.md)."""
+    project = clone_trained(trained_template, tmp_path)
+    assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--env", "spark"))
+    folder = project / "data/07_model_output/predictions"
+    assert (folder / f"as_of_date={NEWEST}" / "horizon_years=5").is_dir()
+    assert not (project / "data/07_model_output/predictions.parquet").exists()
+    summary = json.loads((project / "data/08_reporting/inference_summary.json").read_text())
+    scored = summary["predictions"]["rows"]
+    assert scored > 0
+    logs = read_prediction_logs(project / "data/07_model_output/prediction_logs").frame
+    assert len(logs) == scored
+
+    result = run_kedro(
+        project,
+        "run",
+        "--pipelines",
+        "monitoring",
+        "--env",
+        "spark",
+        "--params",
+        "monitoring.exit_policy.fail_on=never",
+    )
+    assert_ok(result)
+    monitoring = json.loads(
+        (project / "data/08_reporting/monitoring/monitoring_summary.json").read_text()
+    )
+    assert monitoring["window"]["predictions"] == scored
+    assert (project / "data/08_reporting/monitoring/metrics.prom").stat().st_size > 0
