@@ -2,9 +2,9 @@
 
 Run by hand, never in CI, under the shared benchmark lock:
 
-    flock /work/.bench.lock python benchmarks/bench_spark.py --project <trained copy> \
+    python benchmarks/bench_spark.py --project <trained copy> \
         --engine spark --rows 10000000
-    flock /work/.bench.lock python benchmarks/bench_spark.py --project <trained copy> \
+    python benchmarks/bench_spark.py --project <trained copy> \
         --engine pandas --rows 1000000
 
 ``<trained copy>`` is a project copy after ``kedro run --pipelines training`` (its SQLite
