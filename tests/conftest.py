@@ -11,6 +11,7 @@ pytest-xdist 3.8 can no longer suffix with the group.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -252,3 +253,31 @@ def spark():
     session = start_session(settings)
     yield session
     stop_session()
+
+
+@contextlib.contextmanager
+def mlflow_store(uri: str):
+    """``uri`` as this process's MLflow tracking and registry store, then exactly what was before.
+
+    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI, and "restoring" with ``mlflow.get_*_uri()`` pins the resolved default:
+    either would send later tests of the same xdist worker (and their subprocesses) to this
+    store. The module globals and the variables are put back as they were.
+    """
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_globals = tracking_utils._tracking_uri, registry_utils._registry_uri
+    saved_env = {
+        name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
+    tracking_utils._tracking_uri = registry_utils._registry_uri = uri
+    try:
+        yield uri
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved_globals
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import threads_per_worker
+from tests.conftest import mlflow_store, threads_per_worker
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,17 @@ def test_parallel_workers_draw_free_ports_from_disjoint_sets(monkeypatch):
             drawn = [free_port() for _ in range(20)]
             assert set(drawn) <= share
             assert len(set(drawn)) == len(drawn)  # never handed out twice
+
+
+def test_a_tests_mlflow_store_does_not_outlive_it(tmp_path):
+    # Tests of one xdist worker share the process: a store left set (module global or
+    # exported variable) sends later tests' clients, and their kedro subprocesses, to it.
+    import mlflow
+    from mlflow import MlflowClient
+
+    before = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    with mlflow_store(f"sqlite:///{(tmp_path / 'a.db').as_posix()}") as uri:
+        assert mlflow.get_registry_uri() == uri
+    other = f"sqlite:///{(tmp_path / 'b.db').as_posix()}"
+    assert MlflowClient(tracking_uri=other)._registry_uri == other
+    assert {name: os.environ.get(name) for name in before} == before

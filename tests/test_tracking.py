@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import copy_project, kedro_env, run_python
+from tests.conftest import copy_project, kedro_env, mlflow_store, run_python
 
 pytestmark = pytest.mark.integration
 
@@ -88,15 +88,13 @@ def tracking_store(tmp_path):
     """A temporary SQLite store as this process's MLflow store; restored afterwards."""
     import mlflow
 
-    previous = mlflow.get_tracking_uri()
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
-    mlflow.set_tracking_uri(uri)
-    try:
-        yield MlflowClient(tracking_uri=uri)
-    finally:
-        while mlflow.active_run():
-            mlflow.end_run()
-        mlflow.set_tracking_uri(previous)
+    with mlflow_store(uri):
+        try:
+            yield MlflowClient(tracking_uri=uri)
+        finally:
+            while mlflow.active_run():
+                mlflow.end_run()
 
 
 def test_a_failed_run_ends_failed_whether_active_or_already_finished(tracking_store):

@@ -25,7 +25,7 @@ from future_skills_kedro.datasets.registered_model import RegisteredModelVersion
 from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
 from future_skills_kedro.pipelines.inference import create_spark_pipeline
 from future_skills_kedro.scoring import PROBABILITY_COLUMNS
-from tests.conftest import run_kedro
+from tests.conftest import mlflow_store, run_kedro
 
 from .conftest import MODEL_NAME, assert_ok, clone_trained
 
@@ -103,10 +103,7 @@ def both_paths(trained_template, spark, tmp_path_factory):
     assert_ok(run_kedro(project, "run", "--pipelines", "inference"))
     outputs = project / "spark_outputs"
     uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
+    with mlflow_store(uri):
         pipeline = create_spark_pipeline().only_nodes_with_tags(
             "champion", "features", "scoring", "recommendations", "tracking"
         )
@@ -115,9 +112,6 @@ def both_paths(trained_template, spark, tmp_path_factory):
             catalog[name] = _KeptDataset()
         SequentialRunner().run(pipeline, catalog)
         results = {name: catalog.load(name) for name in RESULTS}
-    finally:
-        mlflow.set_tracking_uri(previous[0])
-        mlflow.set_registry_uri(previous[1])
     return project, outputs, results
 
 
