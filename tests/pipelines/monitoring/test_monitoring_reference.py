@@ -9,6 +9,7 @@ import pytest
 from kedro.io import DatasetError
 
 from future_skills_kedro.datasets.monitoring_reference import MonitoringReferenceDataset
+from tests.conftest import mlflow_store
 from tests.pipelines.monitoring import scenarios
 
 MODEL = "future-skills-model"
@@ -20,9 +21,8 @@ def client(tmp_path, monkeypatch):
 
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    mlflow.set_tracking_uri(uri)
-    yield mlflow.MlflowClient()
-    mlflow.set_tracking_uri(None)
+    with mlflow_store(uri):
+        yield mlflow.MlflowClient()
 
 
 DRIFT_CALIBRATION = {"schema_version": 1, "holdout_quarters": ["2025-06-30"], "features": {}}
