@@ -46,6 +46,10 @@ CONFIG_LOADER_ARGS = {
     # Kedro resolves ${oc.env:...} in credentials only; conf/production/mlflow.yml also reads
     # the server address from MLFLOW_TRACKING_URI (a deployment setting, not a secret).
     "custom_resolvers": {"oc.env": oc.env},
+    # A conf/<env>/parameters*.yml file overrides only the keys it names (Kedro's default
+    # "destructive" merge would replace the whole top-level section, dropping e.g. the
+    # model's name when a local file sets one monitoring threshold).
+    "merge_strategy": {"parameters": "soft"},
 }
 
 # Third-party deprecation noise a user can do nothing about (kedro, kedro-mlflow and mlflow

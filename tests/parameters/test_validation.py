@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from kedro.config import OmegaConfigLoader
 
 from future_skills_kedro.parameters import InvalidParameters
 from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
+from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ["__default__", "data_engineering", "evaluation", "inference", "monitoring", "training"]
@@ -227,3 +229,23 @@ def test_defaults_live_in_the_models_and_reach_the_nodes():
     ).monitoring.window
     assert window.end_date == date(2025, 6, 30)
     assert entries["parameters"]["lifecycle"]["promotion"]["metric"] == "macro_f1"
+
+
+def test_a_local_parameters_file_overrides_only_the_keys_it_names(tmp_path):
+    """A documented per-environment override (docs/prediction-logs.md) keeps the rest."""
+    conf = tmp_path / "conf"
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", conf / "base")
+    (conf / "local").mkdir()
+    (conf / "local" / "parameters_monitoring.yml").write_text(
+        "monitoring:\n  window:\n    purposes: [production, shadow]\n"
+        "lifecycle:\n  promotion:\n    threshold: 0.02\n"
+    )
+    params = OmegaConfigLoader(str(conf), **CONFIG_LOADER_ARGS)["parameters"]
+
+    assert params["monitoring"]["window"]["purposes"] == ["production", "shadow"]
+    base = _base()
+    assert params["monitoring"]["window"].keys() == base["monitoring"]["window"].keys()
+    assert params["lifecycle"]["promotion"]["threshold"] == 0.02
+    assert params["lifecycle"]["promotion"]["floor"] == base["lifecycle"]["promotion"]["floor"]
+    assert params["lifecycle"]["model_name"] == base["lifecycle"]["model_name"]
+    validate_parameters(params, pipelines=PIPELINES)

@@ -177,6 +177,8 @@ def render(conf_dir: Path) -> str:
         "in use are in `conf/base/parameters*.yml` (commented there), overridden per",
         "environment in `conf/<env>/` or for one run with `--params`, e.g.",
         '`kedro run --pipelines training --params "lifecycle.promotion.threshold=0.02"`.',
+        "A `conf/<env>/parameters*.yml` file overrides only the keys it names: the rest of",
+        "each section keeps its `conf/base` value.",
         "",
         "`kedro run` checks every parameter, those of `--params` included, before any node runs",
         "or any MLflow run starts. A wrong type, an unknown key, a value out of range or an",
