@@ -41,10 +41,8 @@ SCENARIO = (
 # Ports the docs name, replaced by free ones in tested blocks (several test runs share a host).
 DOCUMENTED_PORTS = ("5000", "5001")
 _PORT = re.compile(r"(?:(?<=127\.0\.0\.1:)|(?<=--port ))(" + "|".join(DOCUMENTED_PORTS) + r")\b")
-# The copy trains the smaller model of the other integration tests; the commands are the docs'
-# own. Written over the copy's conf/base file, not in conf/local/: with a parameters file in
-# conf/local/, Kedro 1.7 drops `lifecycle.model_name` (a ${globals:} value) when `--params`
-# overrides another `lifecycle` key, and docs/lifecycle.md's command fails.
+# The copy trains the smaller model of the other integration tests (written over the copy's
+# conf/base file); the commands are the docs' own.
 FAST_TRAINING = {
     ("model", "hyperparameters", "hist_gradient_boosting", "max_iter"): 20,
     ("permutation_importance", "n_repeats"): 1,

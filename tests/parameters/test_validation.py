@@ -240,12 +240,17 @@ def test_a_local_parameters_file_overrides_only_the_keys_it_names(tmp_path):
         "monitoring:\n  window:\n    purposes: [production, shadow]\n"
         "lifecycle:\n  promotion:\n    threshold: 0.02\n"
     )
-    params = OmegaConfigLoader(str(conf), **CONFIG_LOADER_ARGS)["parameters"]
+    # with a --params value for yet another key of a section the local file names
+    runtime = {"lifecycle": {"semver_override": "2.0.0"}}
+    params = OmegaConfigLoader(str(conf), runtime_params=runtime, **CONFIG_LOADER_ARGS)[
+        "parameters"
+    ]
 
     assert params["monitoring"]["window"]["purposes"] == ["production", "shadow"]
     base = _base()
     assert params["monitoring"]["window"].keys() == base["monitoring"]["window"].keys()
     assert params["lifecycle"]["promotion"]["threshold"] == 0.02
+    assert params["lifecycle"]["semver_override"] == "2.0.0"
     assert params["lifecycle"]["promotion"]["floor"] == base["lifecycle"]["promotion"]["floor"]
     assert params["lifecycle"]["model_name"] == base["lifecycle"]["model_name"]
     validate_parameters(params, pipelines=PIPELINES)
