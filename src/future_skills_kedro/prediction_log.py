@@ -521,30 +521,86 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# Text columns that repeat a few values over a window (names, ids, classes): the reader can
+# hand them over as pandas categoricals. request_id is unique per record: kept as text.
+REPEATED_TEXT_COLUMNS = tuple(
+    column
+    for column in FLAT_COLUMNS
+    if column in (*TEXT_FIELDS, "model_alias", *KEY_FIELDS, *CATEGORICAL_FEATURES, "prediction")
+    and column != "request_id"
+)
+
+
+def flat_columns(columns: Sequence[str] | None) -> tuple[str, ...]:
+    """``columns`` checked against :data:`FLAT_COLUMNS` and put in their order (None: all)."""
+    if columns is None:
+        return FLAT_COLUMNS
+    unknown = [column for column in columns if column not in FLAT_COLUMNS]
+    if unknown:
+        raise ValueError(
+            f"prediction log columns {unknown} are not record columns "
+            f"(one of {', '.join(FLAT_COLUMNS)})"
+        )
+    wanted = set(columns)
+    return tuple(column for column in FLAT_COLUMNS if column in wanted)
+
+
+def flat_table(
+    table: pa.Table,
+    columns: Sequence[str] = FLAT_COLUMNS,
+    *,
+    purpose_default: str = LEGACY_PURPOSE,
+    text_as_dictionary: bool = False,
+) -> pa.Table:
+    """The flat Arrow columns ``columns`` (in :data:`FLAT_COLUMNS` order) of a nested record
+    table; a missing ``purpose`` reads as ``purpose_default``. ``text_as_dictionary``:
+    :data:`REPEATED_TEXT_COLUMNS` dictionary-encoded (a few bytes per row instead of the text).
+    """
+    wanted = set(columns)
+    flat: dict[str, Any] = {}
+    for name in RECORD_FIELDS:
+        values = table.column(name)
+        if name in _OBJECTS:
+            prefix = PROBABILITY_PREFIX if name == "probabilities" else ""
+            for index, field in enumerate(values.type):
+                if f"{prefix}{field.name}" in wanted:
+                    flat[f"{prefix}{field.name}"] = pc.struct_field(values, [index])
+        elif name not in wanted:
+            continue
+        elif name == "purpose":
+            flat[name] = pc.fill_null(values, purpose_default)
+        else:
+            flat[name] = values
+    if text_as_dictionary:
+        for name in REPEATED_TEXT_COLUMNS:
+            if name in flat:
+                flat[name] = pc.dictionary_encode(flat[name])
+    ordered = [column for column in FLAT_COLUMNS if column in wanted]
+    return pa.table({column: flat[column] for column in ordered})
+
+
+def pandas_flat_frame(flat: pa.Table) -> pd.DataFrame:
+    """A flat Arrow table (:func:`flat_table`) as pandas: ``timestamp`` datetime64[us, UTC],
+    text ``str`` (``category`` where dictionary-encoded), numbers float64."""
+    frame = flat.to_pandas()
+    for name in (*NUMERIC_FEATURES, *PROBABILITY_COLUMNS, *NUMBER_FIELDS):
+        if name in frame.columns:
+            frame[name] = frame[name].astype("float64")
+    return frame
+
+
 def flat_frame(table: pa.Table, purpose_default: str = LEGACY_PURPOSE) -> pd.DataFrame:
     """The flat pandas frame of a nested record table (:data:`FLAT_COLUMNS`, in order).
 
     ``timestamp`` datetime64[us, UTC]; text columns ``str`` (``model_alias`` and keys may be
     missing); numbers float64; a missing ``purpose`` reads as ``purpose_default``.
     """
-    columns: dict[str, Any] = {}
-    for name in RECORD_FIELDS:
-        values = table.column(name)
-        if name in _OBJECTS:
-            prefix = PROBABILITY_PREFIX if name == "probabilities" else ""
-            for index, field in enumerate(values.type):
-                columns[f"{prefix}{field.name}"] = pc.struct_field(values, [index])
-        elif name == "purpose":
-            columns[name] = pc.fill_null(values, purpose_default)
-        else:
-            columns[name] = values
-    flat = pa.table(columns).select(list(FLAT_COLUMNS))
-    frame = flat.to_pandas()
-    for name in (*NUMERIC_FEATURES, *PROBABILITY_COLUMNS, *NUMBER_FIELDS):
-        frame[name] = frame[name].astype("float64")
-    return frame
+    return pandas_flat_frame(flat_table(table, purpose_default=purpose_default))
 
 
-def empty_flat_frame() -> pd.DataFrame:
+def empty_flat_frame(
+    columns: Sequence[str] = FLAT_COLUMNS, text_as_category: bool = False
+) -> pd.DataFrame:
     """A frame of no records with the reader's columns and dtypes."""
-    return flat_frame(arrow_schema().empty_table())
+    empty = arrow_schema().empty_table()
+    return pandas_flat_frame(flat_table(empty, columns, text_as_dictionary=text_as_category))

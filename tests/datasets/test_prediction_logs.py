@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.io import DataCatalog
+from kedro.io import DataCatalog, DatasetError
 
 from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 from future_skills_kedro.datasets import (
@@ -541,6 +541,46 @@ def test_integers_beyond_64_bits_and_a_last_line_without_newline(tmp_path):
     assert result.frame["training_requests"].iloc[2] == float(2**70)
 
 
+def test_columns_and_categories_keep_the_values_and_the_corrupt_line_count(tmp_path, monkeypatch):
+    """What monitoring reads: a projection with repeated text as categoricals. Every field of
+    every line is still checked, so a line corrupt in a column left out is still corrupt."""
+    monkeypatch.setattr(reader_module, "_READ_BLOCK_BYTES", 20_000)  # several blocks
+    append_prediction_logs(log_records(90, "a"), tmp_path)
+    record = first_line(tmp_path)
+    append_lines(
+        only_file(tmp_path),
+        json.dumps({**record, "latency_ms": -1.0}),  # latency_ms is not read below
+        json.dumps({**record, "request_id": 7}),  # neither is request_id
+        "{torn",
+    )
+    append_prediction_logs(log_records(60, "b", seed=1), tmp_path)
+    columns = ["prediction", "timestamp", "department", "trend_score", "model_version"]
+
+    full = read_prediction_logs(tmp_path)
+    projected = read_prediction_logs(tmp_path, columns=columns, text_as_category=True)
+
+    ordered = ["timestamp", "model_version", "department", "trend_score", "prediction"]
+    assert list(projected.frame.columns) == ordered  # in the record's order
+    for column in ("model_version", "department", "prediction"):
+        assert isinstance(projected.frame[column].dtype, pd.CategoricalDtype), column
+    assert str(projected.frame["timestamp"].dtype) == "datetime64[us, UTC]"
+    pd.testing.assert_frame_equal(
+        projected.frame.astype({c: "str" for c in ("model_version", "department", "prediction")}),
+        full.frame.loc[:, ordered],
+    )
+    assert projected.corrupt_lines == full.corrupt_lines == 3
+    assert projected.corrupt_examples == full.corrupt_examples
+    assert projected.lines_read == full.lines_read == 153
+    empty = read_prediction_logs(tmp_path / "absent", columns=columns, text_as_category=True)
+    assert list(empty.frame.columns) == ordered
+    assert isinstance(empty.frame["prediction"].dtype, pd.CategoricalDtype)
+
+
+def test_an_unknown_column_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"\['latency'\] are not record columns"):
+        read_prediction_logs(tmp_path, columns=["timestamp", "latency"])
+
+
 def test_missing_directory_reads_as_empty(tmp_path):
     result = read_prediction_logs(tmp_path / "absent")
 
@@ -583,6 +623,35 @@ def test_dataset_from_catalog_config_appends_and_loads(tmp_path):
     assert loaded.attrs["corrupt_examples"] == []
     assert recent["request_id"].str.startswith("today").sum() == len(recent) == 5
     assert recent.attrs["excluded_by_purpose"] == {"shadow": 4, "backfill": 0}
+
+
+def test_window_dataset_from_catalog_config_reads_the_columns_it_names(tmp_path):
+    append_prediction_logs(log_records(12), tmp_path)
+    catalog = DataCatalog.from_config(
+        {
+            "monitoring_logs": {
+                "type": "future_skills_kedro.datasets.PredictionLogWindowDataset",
+                "path": str(tmp_path),
+                "columns": ["timestamp", "prediction", "confidence"],
+                "text_as_category": True,
+            },
+            "misspelt": {
+                "type": "future_skills_kedro.datasets.PredictionLogWindowDataset",
+                "path": str(tmp_path),
+                "columns": ["timestamp", "predictions"],
+            },
+        }
+    )
+
+    read = catalog.load("monitoring_logs").read("2025-06-30", "2025-06-30")
+
+    assert list(read.frame.columns) == ["timestamp", "prediction", "confidence"]
+    assert isinstance(read.frame["prediction"].dtype, pd.CategoricalDtype)
+    assert len(read.frame) == 12
+    with pytest.raises(
+        DatasetError, match=r"(?s)\['predictions'\] are not record columns.*dataset 'misspelt'"
+    ):
+        catalog.load("misspelt")
 
 
 def test_dataset_describes_itself_and_rejects_conflicting_windows(tmp_path):

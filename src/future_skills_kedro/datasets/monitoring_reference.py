@@ -64,6 +64,10 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         model_name: registered model name.
         alias: registry alias to monitor.
         required: raise instead of returning ``None`` when the alias is unset.
+        cached: keep the first load's result (``None`` included: Kedro's ``CachedDataset``
+            cannot hold it) until the dataset is released, which Kedro's runner does after
+            the run's last reader. Several nodes then read one champion with one registry
+            query, even if the alias moves during the run.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         feature_importance_artifact: str = FEATURE_IMPORTANCE_ARTIFACT,
         probability_calibration_artifact: str = PROBABILITY_CALIBRATION_ARTIFACT,
         drift_calibration_artifact: str = DRIFT_CALIBRATION_ARTIFACT,
+        cached: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         self._model_name = model_name
@@ -89,9 +94,22 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
             "probability_calibration": probability_calibration_artifact,
             "drift_calibration": drift_calibration_artifact,
         }
+        self._cached = cached
+        self._cache: tuple[MonitoringReference | None] | None = None
         self.metadata = metadata
 
     def load(self) -> MonitoringReference | None:
+        if self._cache is not None:
+            return self._cache[0]
+        reference = self._load_from_registry()
+        if self._cached:
+            self._cache = (reference,)
+        return reference
+
+    def _release(self) -> None:
+        self._cache = None
+
+    def _load_from_registry(self) -> MonitoringReference | None:
         import mlflow
 
         version = version_by_alias(self._model_name, self._alias, self._required)
@@ -163,4 +181,9 @@ class MonitoringReferenceDataset(AbstractDataset[None, "MonitoringReference | No
         raise DatasetError("MonitoringReferenceDataset is read-only: training runs write it.")
 
     def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name, "alias": self._alias, **self._artifacts}
+        return {
+            "model_name": self._model_name,
+            "alias": self._alias,
+            "cached": self._cached,
+            **self._artifacts,
+        }

@@ -118,3 +118,39 @@ def test_a_champion_without_calibration_loads_without_it(client, tmp_path):
     assert reference.probability_calibration is None
     assert reference.drift_calibration is None
     assert len(reference.features) > 0
+
+
+def test_the_catalog_loads_the_champion_once_per_run(client, tmp_path):
+    """conf/base caches the entry: the five nodes that read it get the champion of the run's
+    first read (one registry query and download), even if the alias moved in between; a new
+    run (a new catalog) sees the new champion. No champion is cached too (None)."""
+    from kedro.config import OmegaConfigLoader
+    from kedro.io import DataCatalog
+
+    from tests.conftest import PROJECT_ROOT
+
+    config = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    entry = {"monitoring_reference": config["catalog"]["monitoring_reference"]}
+    empty_run = DataCatalog.from_config(entry)
+    assert empty_run.load("monitoring_reference") is None
+    first = _register(client, tmp_path)
+    run = DataCatalog.from_config(entry)
+    assert empty_run.load("monitoring_reference") is None
+
+    assert run.load("monitoring_reference").version == first
+    second = _register(client, tmp_path / "second")  # the alias moves mid-run
+    assert run.load("monitoring_reference").version == first
+    assert DataCatalog.from_config(entry).load("monitoring_reference").version == second
+
+
+def test_a_released_cache_reads_the_registry_again(client, tmp_path):
+    dataset = MonitoringReferenceDataset(MODEL, cached=True)
+    first = _register(client, tmp_path)
+    assert dataset.load().version == first
+    second = _register(client, tmp_path / "second")
+    assert dataset.load().version == first
+
+    dataset.release()  # what Kedro's runner does after the run's last reader
+
+    assert dataset.load().version == second
+    assert MonitoringReferenceDataset(MODEL).load().version == second  # not cached: current

@@ -149,3 +149,18 @@ def test_bad_label_rows_are_counted_and_ignored(stationary, params):
     assert performance["labels"] == {"rows": len(labels), "invalid_rows": 3, "duplicate_keys": 2}
     assert performance["status"] == "assessed"
     assert np.isfinite(performance["overall"]["macro_f1"])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(pd.Categorical(["HIGH", "LOW", "HIGH", "MEDIUM"]), index=[4, 3, 2, 1]),
+        pd.Series(pd.Categorical(["HIGH", None, "LOW"])),  # a missing value: astype's path
+        pd.Series(["HIGH", "LOW"], dtype="str"),
+        pd.Series(pd.Categorical([], categories=["LOW"])),
+    ],
+)
+def test_as_text_is_astype_str_whatever_the_dtype(values):
+    from future_skills_kedro.pipelines.monitoring.performance import as_text
+
+    pd.testing.assert_series_equal(as_text(values), values.astype("str"))

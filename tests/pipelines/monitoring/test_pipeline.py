@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
 
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
 
 from future_skills_kedro.datasets import PredictionLogWindowDataset, append_prediction_logs
 from future_skills_kedro.datasets.prometheus import PrometheusTextfileDataset
 from future_skills_kedro.pipelines.monitoring import create_pipeline
 from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT
+from tests.datasets.test_prediction_logs import append_lines
 from tests.pipelines.monitoring import scenarios
 
 PUBLISHED = {
@@ -136,3 +139,70 @@ def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
     assert f'future_skills_health_status{{{labels},status="healthy"}} 1' in exposed
     # The same samples as the textfile.
     assert "future_skills_health_status_code 0.0" in (tmp_path / "metrics.prom").read_text()
+
+
+def _run_monitoring(log_source, scenario, params, folder) -> tuple[dict, str]:
+    """The pipeline on in-memory inputs; its summary and metrics.prom (without the clock)."""
+    folder.mkdir()
+    prom_file = folder / "metrics.prom"
+    pipeline = create_pipeline()
+    catalog = DataCatalog(
+        {
+            "monitoring_summary": JSONDataset(filepath=str(folder / "summary.json")),
+            "monitoring_pushgateway": _pushgateway_from(_config()),  # base: no push
+            "monitoring_metrics_prom": PrometheusTextfileDataset(str(prom_file)),
+            "monitoring_prediction_logs": log_source,
+            "monitoring_reference": MemoryDataset(scenario.reference),
+            "skill_need_labels": MemoryDataset(scenario.labels),
+        }
+    )
+    for name in pipeline.datasets():
+        if name.startswith("params:monitoring."):
+            value = params
+            for key in name.removeprefix("params:monitoring.").split("."):
+                value = value[key]
+            catalog[name] = MemoryDataset(value)
+    SequentialRunner().run(pipeline, catalog)
+    prom = "".join(
+        line
+        for line in prom_file.read_text(encoding="utf-8").splitlines(keepends=True)
+        if "last_success_timestamp" not in line
+    )
+    return json.loads((folder / "summary.json").read_text(encoding="utf-8")), prom
+
+
+@pytest.mark.parametrize("evidently_max_rows", [100_000, 1_000])
+def test_the_catalogs_column_projection_gives_the_summary_of_a_full_read(
+    tmp_path, evidently_max_rows
+):
+    """conf/base reads only the columns monitoring uses, text as categoricals (memory at a
+    million records): the summary and metrics must be those of reading every column as
+    text, with Evidently deciding (small window) or only drawing the report (large)."""
+    scenario = scenarios.degrade_labels(
+        scenarios.shift_features(scenarios.stationary(seed=5)), share=0.2
+    )
+    logs = tmp_path / "logs"
+    append_prediction_logs(scenario.predictions(), logs)
+    day_file = sorted(logs.glob("*.jsonl"))[-1]
+    append_lines(day_file, "{torn", '{"timestamp": "2025-06-30T10:00:00Z"}')
+    params = scenarios.parameters()
+    params["window"] = {"end_date": scenarios.WINDOW_END, "days": scenarios.WINDOW_DAYS}
+    params["drift"]["evidently_max_rows"] = evidently_max_rows
+    params["exit_policy"]["fail_on"] = "never"  # the outputs are the subject
+    params = scenarios.validated(params)
+    entry = _config()["catalog"]["monitoring_prediction_logs"] | {"path": str(logs)}
+    projected = DataCatalog.from_config({"logs": entry}).get("logs")
+    assert projected._describe()["text_as_category"] is True
+    assert "request_id" not in projected._describe()["columns"]
+
+    full_summary, full_prom = _run_monitoring(
+        PredictionLogWindowDataset(str(logs)), scenario, params, tmp_path / "full"
+    )
+    summary, prom = _run_monitoring(projected, scenario, params, tmp_path / "projected")
+
+    assert summary == full_summary
+    assert prom == full_prom
+    assert summary["window"]["corrupt_lines"] == 2
+    assert summary["drift"]["drifted_features"]  # the shifted features: a real comparison
+    assert summary["performance"]["status"] == "assessed"
+    assert summary["performance_estimate"]["realized"] is not None

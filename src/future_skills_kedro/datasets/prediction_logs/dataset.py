@@ -22,6 +22,7 @@ from future_skills_kedro.datasets.prediction_logs.reader import (
     read_prediction_logs,
 )
 from future_skills_kedro.datasets.prediction_logs.writer import append_prediction_logs
+from future_skills_kedro.prediction_log import flat_columns
 
 
 class PredictionLogDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
@@ -100,14 +101,25 @@ class PredictionLogDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
 
 @dataclass(frozen=True)
 class PredictionLogWindowReader:
-    """Reads one window: ``reader.read(start, end, purposes=...)`` (both ends inclusive)."""
+    """Reads one window: ``reader.read(start, end, purposes=...)`` (both ends inclusive),
+    returning ``columns`` (None: all) with ``text_as_category`` (see
+    :func:`read_prediction_logs`)."""
 
     directory: Path
+    columns: tuple[str, ...] | None = None
+    text_as_category: bool = False
 
     def read(
         self, start: Any, end: Any, purposes: Sequence[str] | None = None
     ) -> PredictionLogRead:
-        return read_prediction_logs(self.directory, start, end, purposes=purposes)
+        return read_prediction_logs(
+            self.directory,
+            start,
+            end,
+            purposes=purposes,
+            columns=self.columns,
+            text_as_category=self.text_as_category,
+        )
 
 
 class PredictionLogWindowDataset(AbstractDataset[None, PredictionLogWindowReader]):
@@ -115,16 +127,28 @@ class PredictionLogWindowDataset(AbstractDataset[None, PredictionLogWindowReader
 
     Monitoring's window comes from its parameters, which the catalog cannot see; so, like
     ``PartitionedDataset``'s load functions, the node calls the reader with them.
+    ``columns`` (default: all) and ``text_as_category`` shape the frames it returns: a
+    million-record window is read in a fraction of the memory when only the columns its
+    reader uses are kept, repeated text as categoricals. Every line is checked whatever
+    ``columns`` says, so corrupt lines are counted the same.
     """
 
     def __init__(
-        self, path: str = DEFAULT_LOG_DIRECTORY, metadata: dict[str, Any] | None = None
+        self,
+        path: str = DEFAULT_LOG_DIRECTORY,
+        *,
+        columns: Sequence[str] | None = None,
+        text_as_category: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._directory = Path(path)
+        # Checked here: a misspelt column fails before a file is read.
+        self._columns = None if columns is None else flat_columns(columns)
+        self._text_as_category = text_as_category
         self.metadata = metadata
 
     def load(self) -> PredictionLogWindowReader:
-        return PredictionLogWindowReader(self._directory)
+        return PredictionLogWindowReader(self._directory, self._columns, self._text_as_category)
 
     def save(self, data: None) -> None:
         raise DatasetError(
@@ -135,4 +159,8 @@ class PredictionLogWindowDataset(AbstractDataset[None, PredictionLogWindowReader
         return bool(log_files(self._directory))
 
     def _describe(self) -> dict[str, Any]:
-        return {"directory": str(self._directory)}
+        return {
+            "directory": str(self._directory),
+            "columns": self._columns,
+            "text_as_category": self._text_as_category,
+        }

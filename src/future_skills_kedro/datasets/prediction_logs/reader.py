@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,12 +33,15 @@ import pyarrow.json as pa_json
 
 from future_skills_kedro.datasets.prediction_logs.files import DEFAULT_LOG_DIRECTORY, log_files
 from future_skills_kedro.prediction_log import (
+    FLAT_COLUMNS,
     LEGACY_PURPOSE,
     PURPOSES,
     arrow_schema,
     empty_flat_frame,
-    flat_frame,
+    flat_columns,
+    flat_table,
     json_record_problem,
+    pandas_flat_frame,
     record_problems,
     shown,
 )
@@ -91,6 +95,14 @@ def _parse(data: bytes | memoryview) -> pa.Table:
     )
 
 
+def _parse_or_none(data: bytes | memoryview) -> pa.Table | None:
+    """The block's table, or None when a bad line breaks the columnar parse."""
+    try:
+        return _parse(data)
+    except pa.ArrowInvalid:
+        return None
+
+
 def _loads(line: bytes) -> Any:
     try:
         return orjson.loads(line)
@@ -105,6 +117,14 @@ def _refuse_constant(name: str) -> Any:
 
 def _is_blank(line: bytes) -> bool:
     return not line.strip(_WHITESPACE)
+
+
+def _numbered_blocks(path: Path) -> Iterator[tuple[int, memoryview, int]]:
+    """:func:`_byte_blocks` with the file line number each block starts at."""
+    first_line = 1
+    for block, line_count in _byte_blocks(path):
+        yield first_line, block, line_count
+        first_line += line_count
 
 
 def _byte_blocks(path: Path) -> Iterator[tuple[memoryview, int]]:
@@ -149,6 +169,8 @@ class _WindowReader:
         upper_inclusive: bool,
         purposes: Sequence[str] | None,
         max_examples: int,
+        columns: Sequence[str] = FLAT_COLUMNS,
+        text_as_category: bool = False,
     ) -> None:
         self.lower, self.upper = _scalar(lower), _scalar(upper)
         self.upper_inclusive = upper_inclusive
@@ -159,6 +181,10 @@ class _WindowReader:
         self.examples: list[CorruptLine] = []
         self._block_corrupt: list[CorruptLine] = []
         self.excluded: dict[str, int] = dict.fromkeys(PURPOSES, 0)
+        self.columns = tuple(columns)
+        self.text_as_category = text_as_category
+        # Each block's kept rows, already flat and cut to ``columns``: the nested table of a
+        # block (every field, checked whole) never outlives the block.
         self.tables: list[pa.Table] = []
 
     def corrupt(self, path: Path, number: int, reason: str, line: bytes) -> None:
@@ -173,16 +199,36 @@ class _WindowReader:
         self.examples.extend(self._block_corrupt[: max(room, 0)])
         self._block_corrupt = []
 
-    def read_file(self, path: Path) -> None:
-        first_line = 1
-        for block, lines_in_block in _byte_blocks(path):
-            self.add_block(path, first_line, block, lines_in_block)
-            first_line += lines_in_block
+    def read_files(self, paths: Iterable[Path]) -> None:
+        """Every block of every file, in order. The next block is parsed in a second thread
+        while this one is checked and kept: pyarrow parses without the GIL, so parsing (most
+        of the time) overlaps the Python-side checks instead of waiting for them."""
+        blocks = (
+            (path, first_line, block, line_count)
+            for path in paths
+            for first_line, block, line_count in _numbered_blocks(path)
+        )
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prediction-log-parse") as pool:
+            ahead: tuple[tuple[Path, int, memoryview, int], Future] | None = None
+            for item in blocks:
+                parsing = pool.submit(_parse_or_none, item[2])
+                if ahead is not None:
+                    self.add_block(*ahead[0], parsed=ahead[1].result())
+                ahead = (item, parsing)
+            if ahead is not None:
+                self.add_block(*ahead[0], parsed=ahead[1].result())
 
-    def add_block(self, path: Path, first_line: int, block: memoryview, line_count: int) -> None:
-        table = None
-        with suppress(pa.ArrowInvalid):  # a bad line somewhere: the slow path below
-            table = _parse(block)
+    def add_block(
+        self,
+        path: Path,
+        first_line: int,
+        block: memoryview,
+        line_count: int,
+        parsed: pa.Table | None = None,
+    ) -> None:
+        """Checks one block and keeps its valid rows; ``parsed``: its columnar parse, if
+        already done (None: parsed here; a bad line takes the slow path either way)."""
+        table = parsed if parsed is not None else _parse_or_none(block)
         lines: list[bytes] | None = None
         numbers: np.ndarray | None = None
         if table is not None and table.num_rows != line_count:
@@ -301,13 +347,15 @@ class _WindowReader:
         if kept < table.num_rows:
             table = table.filter(keep)
         if kept:
-            self.tables.append(table)
+            self.tables.append(
+                flat_table(table, self.columns, text_as_dictionary=self.text_as_category)
+            )
 
     def frame(self) -> pd.DataFrame:
         if not self.tables:
-            return empty_flat_frame()
+            return empty_flat_frame(self.columns, self.text_as_category)
         tables, self.tables = self.tables, []
-        return flat_frame(pa.concat_tables(tables))
+        return pandas_flat_frame(pa.concat_tables(tables))
 
 
 def _arrow_reason(line: bytes, error: pa.ArrowInvalid) -> str:
@@ -347,6 +395,8 @@ def read_prediction_logs(
     *,
     purposes: Iterable[str] | None = None,
     max_corrupt_examples: int = 10,
+    columns: Sequence[str] | None = None,
+    text_as_category: bool = False,
 ) -> PredictionLogRead:
     """The valid records of a time window as one flat frame; corrupt lines skipped and counted.
 
@@ -354,7 +404,11 @@ def read_prediction_logs(
     inclusive; an ``end`` given as a date ("2025-06-30") includes that whole day. Files are
     chosen by the day in their name, records by their timestamp. ``purposes``: the purposes
     to keep (None: all); a record without purpose is production. Columns and dtypes:
-    :func:`future_skills_kedro.prediction_log.flat_frame`. A line is corrupt when it is not
+    :func:`future_skills_kedro.prediction_log.flat_frame`; ``columns`` keeps only those
+    (every field of every line is checked all the same, so the corrupt-line count does not
+    depend on them), ``text_as_category`` hands repeated text (names, ids, classes; not
+    ``request_id``) over as pandas categoricals: a million records then take a fraction of
+    the memory. A line is corrupt when it is not
     JSON, not an object, misses a required field or breaks a type or value rule (reasons in
     docs/prediction-logs.md); blank lines are ignored.
     """
@@ -381,9 +435,16 @@ def read_prediction_logs(
         last_day = (upper - pd.Timedelta(microseconds=1) if end_is_date else upper).date()
     files = log_files(directory, lower.date() if lower is not None else None, last_day)
 
-    reader = _WindowReader(lower, upper, not end_is_date, selected, max_corrupt_examples)
-    for path in files:
-        reader.read_file(path)
+    reader = _WindowReader(
+        lower,
+        upper,
+        not end_is_date,
+        selected,
+        max_corrupt_examples,
+        columns=flat_columns(columns),
+        text_as_category=text_as_category,
+    )
+    reader.read_files(files)
     return PredictionLogRead(
         frame=reader.frame(),
         files_read=len(files),

@@ -48,14 +48,15 @@ def _skipped(reason: str, min_rows: int) -> dict[str, Any]:
 def latest_per_key(predictions: pd.DataFrame) -> pd.DataFrame:
     """Keys, predicted class index and probabilities: the last prediction of each key."""
     levels = pd.Index(NEED_LEVELS)
+    # The ids stay as read (categoricals hash by code) until one row per key is left.
     frame = pd.DataFrame(
         {
             "timestamp": predictions["timestamp"],
-            "job_role_id": predictions["job_role_id"].astype("str"),
-            "skill_id": predictions["skill_id"].astype("str"),
+            "job_role_id": predictions["job_role_id"],
+            "skill_id": predictions["skill_id"],
             "horizon_years": performance._horizon(predictions["horizon_years"]),
             "as_of_date": performance._iso_day(predictions["as_of_date"]),
-            "predicted": levels.get_indexer(predictions["prediction"].astype("str")),
+            "predicted": levels.get_indexer(performance.as_text(predictions["prediction"])),
             **{column: predictions[column].astype("float64") for column in PROBABILITY_COLUMNS},
         }
     )
@@ -66,6 +67,10 @@ def latest_per_key(predictions: pd.DataFrame) -> pd.DataFrame:
     if not frame["timestamp"].is_monotonic_increasing:  # logs are read in time order
         frame = frame.sort_values("timestamp", kind="stable")
     frame = frame.drop_duplicates(subset=list(KEY_COLUMNS), keep="last")
+    frame = frame.assign(
+        job_role_id=performance.as_text(frame["job_role_id"]),
+        skill_id=performance.as_text(frame["skill_id"]),
+    )
     return frame.drop(columns="timestamp").reset_index(drop=True)
 
 

@@ -317,7 +317,7 @@ def _distribution_test(
 
 
 def _shares(values: pd.Series) -> tuple[dict[str, int], dict[str, float]]:
-    counts = values.astype("str").value_counts()
+    counts = performance.as_text(values).value_counts()
     total = int(counts.sum())
     levels = [*NEED_LEVELS, *sorted(set(counts.index) - set(NEED_LEVELS))]
     count_map = {level: int(counts.get(level, 0)) for level in levels}
@@ -340,7 +340,7 @@ def detect_prediction_drift(
     if holdout is not None and len(holdout):
         class_mix |= _distribution_test(
             holdout[PREDICTION_COLUMN].astype("str"),
-            predictions["prediction"].astype("str"),
+            performance.as_text(predictions["prediction"]),
             "prediction",
             drift.CATEGORICAL,
             params["class_mix"],
