@@ -134,6 +134,8 @@ def test_with_hyperparameters_overrides_only_the_searched_values():
 def test_current_values_keep_only_those_inside_the_space():
     model = with_hyperparameters(MODEL, {"learning_rate": 0.5, "class_weight": "balanced"})
     assert current_values(model, SPACE) == {"max_iter": 20, "class_weight": "balanced"}
+    off_the_grid = with_hyperparameters(MODEL, {"max_iter": 25})  # steps of 10 from 10
+    assert "max_iter" not in current_values(off_the_grid, SPACE)
 
 
 def test_the_seeded_study_is_reproducible_and_starts_from_the_current_values():

@@ -128,7 +128,9 @@ def current_values(
             inside = value in spec["choices"]
         else:
             inside = isinstance(value, int | float) and spec["low"] <= value <= spec["high"]
-            inside = inside and (spec["type"] == "float" or isinstance(value, int))
+            if spec["type"] == "int":  # and on the range's grid
+                step = spec["step"] or 1
+                inside = inside and isinstance(value, int) and (value - spec["low"]) % step == 0
         if inside:
             values[name] = value
     return values
