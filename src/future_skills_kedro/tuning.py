@@ -10,6 +10,7 @@ the past, judged on the quarters after it. The study is Optuna's TPE sampler see
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -21,6 +22,8 @@ import pandas as pd
 from future_skills_kedro.classifier import build_classifier, model_features
 from future_skills_kedro.contract import KEY_COLUMNS, TARGET_COLUMN
 from future_skills_kedro.scoring import classification_metrics, predict_need_levels
+
+logger = logging.getLogger(__name__)
 
 FIT, VALIDATE = "fit", "validate"
 # The metric a trial maximises (a key of scoring.classification_metrics): the promotion
@@ -173,6 +176,16 @@ def run_study(
                 # JSON keeps null, booleans and numbers apart (a CSV cell would not)
                 "params": json.dumps(values, sort_keys=True),
             }
+        )
+        best = max(row[f"cv_{OBJECTIVE}"] for row in rows)
+        logger.info(
+            "trial %d of %d: cv %s %.4f (best %.4f), %.0f s",
+            trial.number + 1,
+            tuning["n_trials"],
+            OBJECTIVE,
+            np.mean(scores),
+            best,
+            finished - started,
         )
         return float(np.mean(scores))
 
