@@ -106,7 +106,8 @@ class TuningParameters(ParameterModel):
     startup_trials: PositiveInt = 10
     start_from_current: bool = True
     cv: TuningCrossValidation = TuningCrossValidation()
-    search_space: Annotated[dict[str, SearchDimension], Field(min_length=1)]  # the yml's
+    # no default: conf/base/parameters_tuning.yml sets it
+    search_space: Annotated[dict[str, SearchDimension], Field(min_length=1)]
 
 
 def check_search_space(search_space: dict[str, Any], algorithm: str) -> None:
