@@ -25,7 +25,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import yaml
+from kedro.config import OmegaConfigLoader
 
 from future_skills_kedro.contract import FEATURE_COLUMNS
 from future_skills_kedro.datagen import GeneratorConfig, generate
@@ -35,6 +35,7 @@ from future_skills_kedro.pipelines.training.nodes import (
     split_train_holdout,
     train_classifier,
 )
+from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 10.0
@@ -45,7 +46,9 @@ DEFAULT_MODELS = [
 
 
 def _training_params() -> dict:
-    return yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
+    return OmegaConfigLoader(
+        str(ROOT / "conf"), **CONFIG_LOADER_ARGS | {"default_run_env": "base"}
+    )["parameters"]["training"]
 
 
 def main() -> None:

@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
+from kedro.config import OmegaConfigLoader
 
 from future_skills_kedro.pipelines.training.nodes import (
     evaluate_on_holdout,
     split_train_holdout,
     train_classifier,
 )
+from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
-    params = yaml.safe_load((ROOT / "conf/base/parameters_training.yml").read_text())["training"]
+    params = OmegaConfigLoader(
+        str(ROOT / "conf"), **CONFIG_LOADER_ARGS | {"default_run_env": "base"}
+    )["parameters"]["training"]
     table = pd.read_parquet(ROOT / "data/05_model_input/model_input_table.parquet")
     oracle = json.loads((ROOT / "data/01_raw/generator_oracle.json").read_text())
     train, holdout, info = split_train_holdout(table, params["split"])

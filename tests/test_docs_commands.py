@@ -306,13 +306,24 @@ def test_documented_commands_run_as_written(tmp_path):
 
 
 def _train_the_smaller_model(project: Path) -> None:
-    parameters = yaml.safe_load((project / "conf/base/parameters_training.yml").read_text())
+    # Each key is set in the one file that holds it: the tuned hyperparameters are in
+    # parameters_tuned.yml (Kedro refuses a key written in two files).
+    files = [
+        project / "conf/base" / name for name in ("parameters_training.yml", "parameters_tuned.yml")
+    ]
+    contents = {file: yaml.safe_load(file.read_text()) for file in files}
     for path, value in FAST_TRAINING.items():
-        section = parameters["training"]
-        for name in path[:-1]:
-            section = section[name]
-        section[path[-1]] = value
-    (project / "conf/base/parameters_training.yml").write_text(yaml.safe_dump(parameters))
+        for parameters in contents.values():
+            section = parameters["training"]
+            for name in path[:-1]:
+                section = section.get(name) or {}
+            if path[-1] in section:
+                section[path[-1]] = value
+                break
+        else:
+            raise AssertionError(f"training.{'.'.join(path)} is in no conf/base parameters file")
+    for file, parameters in contents.items():
+        file.write_text(yaml.safe_dump(parameters))
 
 
 def _shell_env(project: Path) -> dict[str, str]:

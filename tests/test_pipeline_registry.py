@@ -17,6 +17,7 @@ EXPECTED = {
     "inference",
     "monitoring",
     "monitoring_backtest",
+    "tuning",
 }
 PIPELINES_DIR = PROJECT_ROOT / "src/future_skills_kedro/pipelines"
 # One namespace per pipeline folder: kedro-viz shows each as a collapsible modular pipeline.
@@ -135,6 +136,10 @@ def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them()
         assert own and not own & validation, f"{name} package carries data_engineering nodes"
         assert {node.name for node in pipelines[name].nodes} == validation | own, name
     assert {node.name for node in pipelines["monitoring"].nodes} == _own_nodes("monitoring")
+    # tuning: training's split in front, so the study sees the same training quarters
+    assert {node.name for node in pipelines["tuning"].nodes} == validation | _own_nodes(
+        "tuning"
+    ) | {"training.split_train_holdout"}
     # The registered model name comes from the configuration at run time, not from code.
     assert "registered_model_name" not in pipelines["training"].log_model_kwargs
 

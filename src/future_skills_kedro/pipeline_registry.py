@@ -13,6 +13,7 @@ from future_skills_kedro.pipelines import (
     monitoring,
     monitoring_backtest,
     training,
+    tuning,
 )
 from future_skills_kedro.spark.session import active_engine
 
@@ -46,6 +47,10 @@ def register_pipelines() -> dict[str, Pipeline]:
         "data_engineering": validate,
         "training": create_training_pipeline(),
         "evaluation": validate + evaluation.create_pipeline(),
+        # The study sees training's split and only its training quarters (train_set).
+        "tuning": validate
+        + training.create_pipeline().only_nodes("training.split_train_holdout")
+        + tuning.create_pipeline(),
         "inference": validate + scoring,
         "monitoring": monitoring.create_pipeline(),
         # The labelled history replayed through the drift policy (no MLflow run).

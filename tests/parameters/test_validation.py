@@ -16,7 +16,15 @@ from future_skills_kedro.parameters.project import catalog_entries, validate_par
 from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PIPELINES = ["__default__", "data_engineering", "evaluation", "inference", "monitoring", "training"]
+PIPELINES = [
+    "__default__",
+    "data_engineering",
+    "evaluation",
+    "inference",
+    "monitoring",
+    "training",
+    "tuning",
+]
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from future_skills_kedro.lifecycle.registry import CHALLENGER, CHAMPION
 from future_skills_kedro.lifecycle.service import LifecycleSettings
@@ -16,6 +16,7 @@ from future_skills_kedro.parameters.evaluation import EvaluationParameters
 from future_skills_kedro.parameters.inference import InferenceParameters
 from future_skills_kedro.parameters.monitoring import MonitoringParameters
 from future_skills_kedro.parameters.training import CHECK_ESTIMATORS, TrainingParameters
+from future_skills_kedro.parameters.tuning import TuningParameters, check_search_space
 
 # Validation context key: the registered pipeline names (mlflow_experiments is keyed by them).
 PIPELINES = "pipelines"
@@ -36,6 +37,7 @@ class ProjectParameters(ParameterModel):
     ] = {}
     data_engineering: DataEngineeringParameters = DataEngineeringParameters()
     training: TrainingParameters
+    tuning: TuningParameters
     evaluation: EvaluationParameters = EvaluationParameters()
     inference: InferenceParameters = InferenceParameters()
     monitoring: MonitoringParameters = MonitoringParameters()
@@ -61,6 +63,18 @@ class ProjectParameters(ParameterModel):
                     value=experiment,
                 )
         return experiments
+
+    @model_validator(mode="after")
+    def _searchable(self, info: ValidationInfo) -> ProjectParameters:
+        # The search space is of the algorithm training fits; scikit-learn judges its bounds.
+        if (info.context or {}).get(CHECK_ESTIMATORS):
+            try:
+                check_search_space(self.tuning.search_space, self.training.model.algorithm)
+            except Invalid as error:
+                raise Invalid(
+                    error.allowed, at=("tuning", "search_space", *error.at), value=error.value
+                ) from None
+        return self
 
 
 def validate_parameters(

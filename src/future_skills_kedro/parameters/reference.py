@@ -30,6 +30,7 @@ FILES = {
     "mlflow_experiments": "parameters.yml",
     "data_engineering": "parameters_data_engineering.yml",
     "training": "parameters_training.yml",
+    "tuning": "parameters_tuning.yml",
     "evaluation": "parameters_evaluation.yml",
     "inference": "parameters_inference.yml",
     "monitoring": "parameters_monitoring.yml",

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, model_validator
 
 from future_skills_kedro.calibration import CALIBRATION_METHODS
+from future_skills_kedro.classifier import ESTIMATORS, NATIVE_CATEGORICAL, estimator_class
 from future_skills_kedro.contract import FEATURE_COLUMNS
 from future_skills_kedro.encoding import ENCODINGS
 from future_skills_kedro.parameters.base import (
@@ -18,12 +19,7 @@ from future_skills_kedro.parameters.base import (
     Seed,
 )
 from future_skills_kedro.parameters.errors import did_you_mean
-from future_skills_kedro.pipelines.training.nodes import (
-    ESTIMATORS,
-    NATIVE_CATEGORICAL,
-    SPLIT_STRATEGIES,
-    estimator_class,
-)
+from future_skills_kedro.pipelines.training.nodes import SPLIT_STRATEGIES
 
 Algorithm = Literal[tuple(ESTIMATORS)]
 Feature = Literal[FEATURE_COLUMNS]

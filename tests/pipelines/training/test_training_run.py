@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, run_kedro
@@ -88,7 +89,9 @@ def test_training_run_logs_params_metrics_artifacts_and_registers(trained_projec
     assert 0.0 < run.data.metrics["macro_f1"] < 1.0
     params = run.data.params
     assert params["model.algorithm"] == "hist_gradient_boosting"
-    assert params["model.learning_rate"] == "0.1"
+    tuned = yaml.safe_load((trained_project / "conf/base/parameters_tuned.yml").read_text())
+    learning_rate = tuned["training"]["model"]["hyperparameters"]["hist_gradient_boosting"]
+    assert params["model.learning_rate"] == str(learning_rate["learning_rate"])
     assert params["training.split.strategy"] == "time"
     assert int(params["model_input_rows"]) > 1000
     assert int(params["split.train_rows"]) + int(params["split.holdout_rows"]) == int(

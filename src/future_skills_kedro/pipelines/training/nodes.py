@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+# The classifier itself lives in a shared module (the tuning pipeline builds the same one);
+# its names stay importable from here.
+from future_skills_kedro.classifier import (  # noqa: F401
+    ESTIMATORS,
+    NATIVE_CATEGORICAL,
+    build_classifier,
+    estimator_class,
+    model_features,
+)
 from future_skills_kedro.contract import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
@@ -28,25 +36,10 @@ from future_skills_kedro.scoring import (
 from future_skills_kedro.tracking import as_mlflow_metrics
 
 SPLIT_STRATEGIES = ("time", "stratified")
-# training.model.algorithm -> its scikit-learn estimator ("module:Class", imported when used).
-ESTIMATORS = {
-    "hist_gradient_boosting": "sklearn.ensemble:HistGradientBoostingClassifier",
-    "random_forest": "sklearn.ensemble:RandomForestClassifier",
-    "logistic_regression": "sklearn.linear_model:LogisticRegression",
-    "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
-}
-# Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
-NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
 
 
 class TrainingDataError(ValueError):
     """The model-input table cannot produce a trustworthy model."""
-
-
-def estimator_class(algorithm: str) -> type:
-    """The scikit-learn classifier class of ``algorithm`` (a key of ``ESTIMATORS``)."""
-    module, name = ESTIMATORS[algorithm].split(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def split_train_holdout(
@@ -124,38 +117,6 @@ def _date_range(dates: np.ndarray) -> str:
 
 def _iso(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
-
-
-def model_features(model: dict[str, Any]) -> list[str]:
-    """The contract's feature columns minus ``model.excluded_features``: the model's input."""
-    excluded = set(model["excluded_features"])
-    return [column for column in FEATURE_COLUMNS if column not in excluded]
-
-
-def build_classifier(model: dict[str, Any]):
-    """A scikit-learn Pipeline: categoricals encoded as ``model.encoding`` says, classifier."""
-    from sklearn.pipeline import Pipeline
-
-    from future_skills_kedro.encoding import build_preprocessor
-
-    algorithm = model["algorithm"]
-    hyperparameters = dict(model["hyperparameters"][algorithm])
-    if algorithm == "boosted_spline_blend":  # encodes its own input (blend.py)
-        blend = estimator_class(algorithm)(**hyperparameters | {"encoding": model["encoding"]})
-        return Pipeline([("classifier", blend)])
-    is_boosting = algorithm == "hist_gradient_boosting"
-    preprocess, native = build_preprocessor(
-        model["encoding"],
-        model_features(model),
-        # Linear models need scaled numerics; trees do not care.
-        scale_numeric=algorithm == "logistic_regression",
-        native_categorical=is_boosting,
-        seed=int(hyperparameters.get("random_state") or 0),
-    )
-    if is_boosting:
-        hyperparameters["categorical_features"] = native or None
-    classifier = estimator_class(algorithm)(**hyperparameters)
-    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
 def train_classifier(train_set: pd.DataFrame, model: dict[str, Any]):
