@@ -28,7 +28,7 @@ from future_skills_kedro.contract import (
 # check the identity).
 from future_skills_kedro.encoding import known_categories
 from future_skills_kedro.features import build_feature_table, missing_feature_reasons
-from future_skills_kedro.prediction_log import prediction_log_records
+from future_skills_kedro.prediction_log import PredictionLogChunks
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
@@ -473,11 +473,17 @@ def build_prediction_log(
     champion: dict[str, Any],
     scoring_stats: dict[str, Any],
     scoring_purpose: dict[str, Any],
-) -> pd.DataFrame:
-    """The batch's prediction-log records, one per scored row (docs/prediction-logs.md)."""
-    return prediction_log_records(
-        scorable_rows.reset_index(drop=True),
-        model_scores.reset_index(drop=True),
+    chunk_rows: int,
+) -> PredictionLogChunks:
+    """The batch's prediction-log records, one per scored row (docs/prediction-logs.md).
+
+    Built ``chunk_rows`` at a time while the log dataset writes them: the records of a
+    million rows never sit in memory at once, and the batch is still appended all or nothing.
+    """
+    return PredictionLogChunks(
+        scorable_rows,
+        model_scores,
+        chunk_rows=chunk_rows,
         purpose=scoring_purpose["purpose"],
         model_name=champion["model_name"],
         model_version=champion["version"],
