@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from future_skills_kedro.contract import MODEL_INPUT_COLUMNS, TARGET_COLUMN
-from future_skills_kedro.features import build_feature_table
+from future_skills_kedro.datagen import GeneratorConfig, generate
+from future_skills_kedro.features import (
+    build_feature_table,
+    missing_feature_reasons,
+    missing_signal_reasons,
+)
 from future_skills_kedro.pipelines.data_engineering.schemas import model_input_schema
 from tests.pipelines.data_engineering.raw_tables import schema_checked, valid_raw_tables
 
@@ -76,3 +81,42 @@ def test_no_signal_at_or_before_the_date_leaves_features_missing(sources):
 def test_keys_with_missing_dates_are_refused(sources):
     with pytest.raises(ValueError, match="missing as_of_date"):
         build_feature_table(_keys(("R1", "S1", 1, None)), **sources)
+
+
+def _world_sources_and_keys(seed: int):
+    """A generated world's validated-like tables and label keys, with rows lacking sources:
+    dated before any signal, an unknown role (so no department either), an unknown skill."""
+    world = generate(GeneratorConfig(seed=seed, n_roles=8, n_quarters=5))
+    tables = {name: world.tables[name].copy() for name in SOURCES}
+    for name in ("market_signals", "economic_indicators", "internal_signals"):
+        tables[name]["as_of_date"] = pd.to_datetime(tables[name]["as_of_date"])
+    keys = world.tables["skill_need_labels"].loc[:, ["job_role_id", "skill_id", "horizon_years"]]
+    keys = keys.assign(as_of_date=pd.to_datetime(world.tables["skill_need_labels"]["as_of_date"]))
+    odd = keys.head(4).copy()
+    odd.loc[odd.index[0], "as_of_date"] = pd.Timestamp("2001-03-31")
+    odd.loc[odd.index[1], "job_role_id"] = "JR_UNKNOWN"
+    odd.loc[odd.index[2], "skill_id"] = "SK_UNKNOWN"
+    # A pair whose internal signals start later than the label's date.
+    internal = tables["internal_signals"]
+    first_pair = internal.iloc[0][["job_role_id", "skill_id"]].tolist()
+    later = internal["job_role_id"].eq(first_pair[0]) & internal["skill_id"].eq(first_pair[1])
+    first_date = internal.loc[later, "as_of_date"].min()
+    tables["internal_signals"] = internal.loc[~later | internal["as_of_date"].gt(first_date)]
+    return tables, pd.concat([keys, odd], ignore_index=True).sample(frac=1.0, random_state=seed)
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_missing_signals_are_found_without_building_the_features(seed):
+    tables, keys = _world_sources_and_keys(seed)
+    expected = missing_feature_reasons(build_feature_table(keys, **tables))
+    found = missing_signal_reasons(keys, **tables)
+
+    assert len(expected) >= 6  # every kind of gap is there
+    assert set(expected["reason"]) == {
+        "unknown job_role_id",
+        "unknown skill_id",
+        "no market signal",
+        "no economic indicator",
+        "no internal signal",
+    }
+    pd.testing.assert_frame_equal(found.reset_index(drop=True), expected.reset_index(drop=True))

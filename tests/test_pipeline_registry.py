@@ -134,7 +134,10 @@ def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them()
     for name in ("training", "evaluation", "inference", "monitoring_backtest"):
         own = _own_nodes(name)
         assert own and not own & validation, f"{name} package carries data_engineering nodes"
-        assert {node.name for node in pipelines[name].nodes} == validation | own, name
+        expected = set(validation)
+        if name == "inference":  # reads no model-input table (see the next test)
+            expected.discard("data_engineering.build_model_input_table")
+        assert {node.name for node in pipelines[name].nodes} == expected | own, name
     assert {node.name for node in pipelines["monitoring"].nodes} == _own_nodes("monitoring")
     # tuning: training's split in front, so the study sees the same training quarters
     assert {node.name for node in pipelines["tuning"].nodes} == validation | _own_nodes(
@@ -168,3 +171,21 @@ def test_no_pipeline_package_imports_another():
                 )
                 assert level <= 1, f"{path.name} of {package.name} imports {'.' * level}{module}"
                 assert other in (None, package.name), f"{package.name}/{path.name} imports {module}"
+
+
+def test_inference_gates_the_labels_without_building_the_model_input_table():
+    pipelines = _pipelines()
+    inference = {node.name for node in pipelines["inference"].nodes}
+    training = {node.name for node in pipelines["training"].nodes}
+
+    assert "data_engineering.build_model_input_table" in training
+    assert "data_engineering.build_model_input_table" not in inference
+    assert "model_input_table" not in pipelines["inference"].all_outputs()
+    # The labels are still validated, checked against the signals and gated, as for training.
+    for name in (
+        "validate_skill_need_labels",
+        "check_label_signals",
+        "enforce_rejected_share_limit",
+        "publish_validated_tables",
+    ):
+        assert f"data_engineering.{name}" in inference

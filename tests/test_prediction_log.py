@@ -9,6 +9,7 @@ import pytest
 from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS
 from future_skills_kedro.prediction_log import (
     FLAT_COLUMNS,
+    PredictionLogChunks,
     PredictionLogError,
     flat_frame,
     json_record_problem,
@@ -63,6 +64,53 @@ def records(rows: int = 4, **overrides) -> pd.DataFrame:
         "request_id_prefix": "run",
     } | overrides
     return prediction_log_records(features, predictions, **arguments)
+
+
+# ------------------------------------------------------------------ chunks of a batch
+
+
+def test_chunks_of_a_batch_are_the_batch_records_cut_by_rows():
+    features, predictions = scored(4)
+    arguments = {
+        "purpose": "production",
+        "model_name": "future-skills-model",
+        "model_version": 7,
+        "model_semver": "1.4.0",
+        "model_alias": "champion",
+        "latency_ms": [1.0, 2.0, 3.0, 4.0],  # one per row: cut like the rows
+        "scored_at": "2025-06-30T09:15:00Z",
+        "request_id_prefix": "run",
+    }
+    chunks = PredictionLogChunks(features, predictions, chunk_rows=3, **arguments)
+    whole = prediction_log_records(features, predictions, **arguments)
+
+    assert len(chunks) == 4
+    assert [len(chunk) for chunk in chunks] == [3, 1]  # again: iterable more than once
+    together = pd.concat(list(chunks), ignore_index=True)
+    pd.testing.assert_frame_equal(together, whole, check_exact=True)
+    assert together["request_id"].tolist() == ["run-0", "run-1", "run-2", "run-3"]
+
+
+def test_chunks_share_one_time_and_request_id_prefix_when_none_is_given():
+    features, predictions = scored(4)
+    chunks = PredictionLogChunks(
+        features,
+        predictions,
+        chunk_rows=2,
+        purpose="production",
+        model_name="m",
+        model_version=1,
+        model_semver="1.0.0",
+        model_alias=None,
+        latency_ms=1.0,
+    )
+    together = pd.concat(list(chunks), ignore_index=True)
+    assert together["timestamp"].nunique() == 1
+    assert together["request_id"].str.rsplit("-", n=1).str[0].nunique() == 1
+    with pytest.raises(PredictionLogError, match="4 feature rows but 3 predictions"):
+        PredictionLogChunks(features, predictions.head(3), chunk_rows=2, purpose="production")
+    with pytest.raises(PredictionLogError, match="chunk_rows must be >= 1, got 0"):
+        PredictionLogChunks(features, predictions, chunk_rows=0, purpose="production")
 
 
 # ------------------------------------------------------------------ records and types

@@ -51,7 +51,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         "tuning": validate
         + training.create_pipeline().only_nodes("training.split_train_holdout")
         + tuning.create_pipeline(),
-        "inference": validate + scoring,
+        # Inference reads the validated tables only: the labels are still checked and gated,
+        # but their feature rows (millions in a large organisation) are not built.
+        "inference": data_engineering.create_pipeline(model_input_table=False) + scoring,
         "monitoring": monitoring.create_pipeline(),
         # The labelled history replayed through the drift policy (no MLflow run).
         "monitoring_backtest": validate + monitoring_backtest.create_pipeline(),

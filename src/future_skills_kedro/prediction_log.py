@@ -24,7 +24,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -151,6 +151,7 @@ def prediction_log_records(
     latency_ms: float | Sequence[float] | np.ndarray | pd.Series,
     scored_at: Any = None,
     request_id_prefix: str | None = None,
+    first_row: int = 0,
 ) -> pd.DataFrame:
     """The flat record frame of a scored batch (:data:`FLAT_COLUMNS`), rows matched by position.
 
@@ -159,7 +160,8 @@ def prediction_log_records(
     ``prob_<CLASS>`` per class and optionally ``confidence`` (else the highest probability).
     ``latency_ms`` is one number or one per row; ``scored_at`` one time or one per row
     (default: now, UTC). ``request_id`` is ``<prefix>-<row>``, the prefix a fresh uuid4
-    unless given. Types are checked when the batch is written (:func:`record_table`).
+    unless given, rows numbered from ``first_row`` (a chunk of a larger batch). Types are
+    checked when the batch is written (:func:`record_table`).
     """
     if purpose not in PURPOSES:
         raise PredictionLogError(f"purpose must be one of {', '.join(PURPOSES)}, got {purpose!r}")
@@ -188,7 +190,9 @@ def prediction_log_records(
 
     columns: dict[str, Any] = {
         "timestamp": _scored_at(scored_at, count),
-        "request_id": pd.Series([f"{prefix}-{row}" for row in range(count)], dtype="str"),
+        "request_id": pd.Series(
+            [f"{prefix}-{row}" for row in range(first_row, first_row + count)], dtype="str"
+        ),
         "purpose": constant(purpose),
         "model_name": constant(str(model_name)),
         "model_version": constant(str(model_version)),
@@ -209,11 +213,68 @@ def prediction_log_records(
     return pd.DataFrame(columns)
 
 
+class PredictionLogChunks:
+    """A scored batch's records, built one chunk of rows at a time as they are iterated.
+
+    What the log writer takes (``PredictionLogDataset.save``, ``append_prediction_logs``):
+    it encodes and stages each chunk before building the next, so the records of a large batch
+    never exist in memory at once, and still appends the whole batch all or nothing. An
+    iterable, not a generator: Kedro hands it to the dataset whole (a generator *node* would
+    be saved chunk by chunk, each chunk its own commit), and it can be iterated again.
+    The chunks concatenated equal ``prediction_log_records`` of the whole batch.
+    """
+
+    def __init__(
+        self,
+        features: pd.DataFrame,
+        predictions: pd.DataFrame,
+        *,
+        chunk_rows: int,
+        scored_at: Any = None,
+        request_id_prefix: str | None = None,
+        **fields: Any,
+    ) -> None:
+        if len(features) != len(predictions):
+            raise PredictionLogError(
+                f"prediction log: {len(features)} feature rows but {len(predictions)} predictions"
+            )
+        if int(chunk_rows) < 1:
+            raise PredictionLogError(f"prediction log: chunk_rows must be >= 1, got {chunk_rows}")
+        self._features = features.reset_index(drop=True)
+        self._predictions = predictions.reset_index(drop=True)
+        self._chunk_rows = int(chunk_rows)
+        # One time and one id prefix for the whole batch, whatever its chunks.
+        self._fields = {
+            **fields,
+            "scored_at": pd.Timestamp.now(tz="UTC") if scored_at is None else scored_at,
+            "request_id_prefix": request_id_prefix or uuid.uuid4().hex,
+        }
+
+    def __len__(self) -> int:
+        return len(self._features)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        for start in range(0, len(self._features), self._chunk_rows):
+            stop = start + self._chunk_rows
+            # A per-row latency or time (one value per row) is cut like the rows.
+            fields = {
+                name: np.asarray(value, dtype=object)[start:stop] if np.ndim(value) else value
+                for name, value in self._fields.items()
+            }
+            yield prediction_log_records(
+                self._features.iloc[start:stop],
+                self._predictions.iloc[start:stop],
+                first_row=start,
+                **fields,
+            )
+
+
 def _scored_at(scored_at: Any, count: int) -> pd.Series:
     if scored_at is None or np.ndim(scored_at) == 0:
         stamp = pd.Timestamp.now(tz="UTC") if scored_at is None else pd.Timestamp(scored_at)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return pd.Series([stamp] * count, dtype="datetime64[us, UTC]")
+        # Broadcast, not a list of Timestamp objects (~2 s per million records).
+        return pd.Series(stamp, index=pd.RangeIndex(count), dtype="datetime64[us, UTC]")
     return utc_timestamps(pd.Series(list(scored_at), dtype=object))
 
 
@@ -227,7 +288,8 @@ def utc_timestamps(values: pd.Series) -> pd.Series:
         stamps = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
     bad = np.flatnonzero(stamps.isna().to_numpy())
     if len(bad):
-        raise PredictionLogError(_problem(bad[0], "timestamp", values.iloc[bad[0]]))
+        # Numbered by the index: record_table's frames number their records there.
+        raise PredictionLogError(_problem(values.index[bad[0]], "timestamp", values.iloc[bad[0]]))
     return stamps.dt.as_unit("us")
 
 
@@ -368,13 +430,14 @@ def record_problems(table: pa.Table) -> dict[int, str]:
 # ----------------------------------------------------------------------------- frame -> table
 
 
-def record_table(records: pd.DataFrame) -> pa.Table:
+def record_table(records: pd.DataFrame, first_record: int = 0) -> pa.Table:
     """The nested, typed Arrow table of a flat record frame; raises on any invalid record.
 
     Accepts what pandas users hold: ``str``/``object``/``category`` text, any numeric dtype
     (nullable ones too), datetime or ISO-string times (naive = UTC), dates or ISO strings for
     ``as_of_date``. NaN/None/±inf in a feature is a missing value (``null``); everywhere else
-    the rules of docs/prediction-logs.md apply, and the first broken one is named.
+    the rules of docs/prediction-logs.md apply, and the first broken one is named, numbered
+    from ``first_record`` (the position of the frame's first row in a run given in chunks).
     """
     present = [str(column) for column in records.columns]
     unknown = [column for column in present if column not in FLAT_COLUMNS]
@@ -389,6 +452,8 @@ def record_table(records: pd.DataFrame) -> pa.Table:
             f"prediction log records: missing column(s): purpose ({EXPECTED['purpose']})"
         )
     frame = records.set_axis(present, axis=1).reset_index(drop=True)
+    # The index numbers the records in error messages (see _problem's callers).
+    frame.index = pd.RangeIndex(first_record, first_record + len(frame))
     ids = frame["request_id"]
 
     def text(column: str, path: str) -> pa.Array:
@@ -432,7 +497,8 @@ def record_table(records: pd.DataFrame) -> pa.Table:
         row = min(problems)
         more = f" (and {len(problems) - 1} more invalid record(s))" if len(problems) > 1 else ""
         raise PredictionLogError(
-            f"prediction log: record {row} (request_id {ids.iloc[row]}): {problems[row]}{more}"
+            f"prediction log: record {first_record + row} (request_id {ids.iloc[row]}): "
+            f"{problems[row]}{more}"
         )
     return table
 
@@ -448,7 +514,9 @@ def _text_array(values: pd.Series, path: str, ids: pd.Series) -> pa.Array:
     if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
         bad = _first_bad(values.notna().to_numpy())
         if bad is not None:
-            raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
+            raise PredictionLogError(
+                _problem(values.index[bad], path, _plain(values.iloc[bad]), ids.iloc[bad])
+            )
         return pa.nulls(len(values), pa.string())
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in (
         "string",
@@ -457,7 +525,9 @@ def _text_array(values: pd.Series, path: str, ids: pd.Series) -> pa.Array:
         is_text = values.map(lambda item: isinstance(item, str) or _missing(item))
         bad = _first_bad(~is_text.to_numpy(dtype=bool))
         if bad is not None:
-            raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
+            raise PredictionLogError(
+                _problem(values.index[bad], path, _plain(values.iloc[bad]), ids.iloc[bad])
+            )
         values = values.where(values.map(lambda item: isinstance(item, str)), None)
     return _single_array(pa.array(values, type=pa.string(), from_pandas=True))
 
@@ -472,12 +542,16 @@ def _number_array(values: pd.Series, path: str, ids: pd.Series, keep_integers: b
     if kind == "b" or isinstance(values.dtype, pd.BooleanDtype):
         bad = _first_bad(values.notna().to_numpy())
         if bad is not None:
-            raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
+            raise PredictionLogError(
+                _problem(values.index[bad], path, _plain(values.iloc[bad]), ids.iloc[bad])
+            )
     if kind not in "iuf":
         converted = pd.to_numeric(values.map(_numeric_or_nan), errors="coerce")
         bad = _first_bad((converted.isna() & values.map(_present)).to_numpy(dtype=bool))
         if bad is not None:
-            raise PredictionLogError(_problem(bad, path, _plain(values.iloc[bad]), ids.iloc[bad]))
+            raise PredictionLogError(
+                _problem(values.index[bad], path, _plain(values.iloc[bad]), ids.iloc[bad])
+            )
         values = converted
     if keep_integers and values.dtype.kind in "iu":
         return _single_array(pa.array(values, type=pa.int64(), from_pandas=True))

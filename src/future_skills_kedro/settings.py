@@ -5,6 +5,7 @@ import warnings
 from omegaconf.resolvers import oc
 
 from future_skills_kedro import third_party_warnings
+from future_skills_kedro.data_catalog import ProjectDataCatalog
 from future_skills_kedro.hooks import (
     LifecyclePreflightHook,
     MlflowRunFailureHook,
@@ -32,6 +33,9 @@ HOOKS = (
     ScoringPurposeHook(),
     SparkHook(),
 )
+
+# Frames between nodes are shallow copy-on-write copies instead of deep copies (data_catalog.py).
+DATA_CATALOG_CLASS = ProjectDataCatalog
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

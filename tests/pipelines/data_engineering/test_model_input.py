@@ -1,11 +1,14 @@
-"""The model-input candidates: label rows joined as of their date, incomplete rows rejected."""
+"""The model input: labels without a signal at their date rejected, the rest joined as of it."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from future_skills_kedro.contract import MODEL_INPUT_COLUMNS, TARGET_COLUMN
-from future_skills_kedro.pipelines.data_engineering.nodes import build_model_input_candidates
+from future_skills_kedro.pipelines.data_engineering.nodes import (
+    build_model_input_table,
+    check_label_signals,
+)
 
 from .raw_tables import schema_checked, valid_raw_tables
 
@@ -17,7 +20,7 @@ def test_label_before_any_signal_is_rejected_with_reason():
     labels = tables["skill_need_labels"]
     early = labels.iloc[[0]].assign(as_of_date=pd.Timestamp("2021-09-30"), row_number=6)
     labels = pd.concat([labels, early], ignore_index=True)
-    candidates, records = build_model_input_candidates(labels, *(tables[s] for s in SOURCES))
+    kept, records = check_label_signals(labels, *(tables[s] for s in SOURCES))
     assert records[["file", "row_number", "column", "value", "reason"]].values.tolist() == [
         ["skill_need_labels.csv", 6, "as_of_date", "2021-09-30", reason]
         for reason in (
@@ -31,15 +34,14 @@ def test_label_before_any_signal_is_rejected_with_reason():
         "no economic indicator at or before as_of_date",
         "no internal signal at or before as_of_date",
     }
-    assert len(candidates) == len(labels) - 1
+    pd.testing.assert_frame_equal(kept, labels.iloc[:-1])
 
 
-def test_model_input_candidates_are_complete_and_sorted():
+def test_model_input_table_is_complete_and_sorted():
     tables = schema_checked(valid_raw_tables())
-    candidates, records = build_model_input_candidates(
-        tables["skill_need_labels"], *(tables[s] for s in SOURCES)
-    )
+    kept, records = check_label_signals(tables["skill_need_labels"], *(tables[s] for s in SOURCES))
     assert records.empty
+    candidates = build_model_input_table(kept, *(tables[s] for s in SOURCES), True)
     assert tuple(candidates.columns) == MODEL_INPUT_COLUMNS
     assert candidates[["as_of_date", "job_role_id", "skill_id", "horizon_years"]].astype(
         {"as_of_date": "str"}

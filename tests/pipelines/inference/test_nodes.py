@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro.runner import SequentialRunner
+from kedro_datasets.pandas import ParquetDataset
 
 from future_skills_kedro import features
 from future_skills_kedro.contract import (
@@ -20,10 +22,15 @@ from future_skills_kedro.contract import (
     TARGET_COLUMN,
 )
 from future_skills_kedro.datagen import GeneratorConfig, generate
-from future_skills_kedro.datasets import append_prediction_logs, read_prediction_logs
+from future_skills_kedro.datasets import (
+    PredictionLogDataset,
+    append_prediction_logs,
+    read_prediction_logs,
+)
 from future_skills_kedro.parameters.project import validate_parameters
 from future_skills_kedro.pipelines.data_engineering import create_pipeline as create_de_pipeline
 from future_skills_kedro.pipelines.data_engineering import nodes as data_engineering_nodes
+from future_skills_kedro.pipelines.data_engineering import pipeline as data_engineering_pipeline
 from future_skills_kedro.pipelines.inference import create_pipeline
 from future_skills_kedro.pipelines.inference import nodes as inference_nodes
 from future_skills_kedro.pipelines.inference.nodes import (
@@ -302,7 +309,7 @@ def test_scoring_predictions_and_log_records_agree(tmp_path):
 
     purpose = decide_purpose(CHAMPION, {"as_of_date": None}, None)
     assert purpose["purpose"] == "production"
-    log = build_prediction_log(features, scores, CHAMPION, stats, purpose)
+    log = build_prediction_log(features, scores, CHAMPION, stats, purpose, 4)
     append_prediction_logs(log, tmp_path)
     read = read_prediction_logs(tmp_path)
     assert read.corrupt_lines == 0
@@ -342,3 +349,116 @@ def test_too_many_rejected_rows_fail_scoring_with_the_reasons():
     empty = {**quality, "rows_rejected": 0, "rejected_share": 0.0}
     with pytest.raises(ScoringInputError, match="no snapshot row can be scored"):
         score_snapshot(_SklearnPyfunc(_classifier()), _features(0), empty, 100_000)
+
+
+# ---------------------------------------------------------------- chunked runs, in-process
+@cache
+def _validated_tables() -> dict[str, pd.DataFrame]:
+    """The small world's validated tables, from the real data_engineering nodes."""
+    catalog = DataCatalog()
+    for name, table in _raw_text(_world()).items():
+        catalog[name] = MemoryDataset(table)
+    _params_catalog(catalog, "data_engineering", _parameters()["data_engineering"])
+    outputs = SequentialRunner().run(create_de_pipeline(), catalog)
+    return {
+        name: outputs[name].load() if name in outputs else catalog.load(name)
+        for name in (f"validated_{table}" for table in data_engineering_pipeline.VALIDATED_TABLES)
+    }
+
+
+class _ChunkRecordingLogDataset(PredictionLogDataset):
+    """The real log dataset, noting the size of each chunk of records it is handed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, fsync=False)
+        self.chunk_sizes: list[int] = []
+
+    def save(self, data) -> None:
+        batches = [data] if isinstance(data, pd.DataFrame) else data
+
+        def noted():
+            for chunk in batches:
+                self.chunk_sizes.append(len(chunk))
+                yield chunk
+
+        super().save(noted())
+
+
+class _CorruptThirdChunkPyfunc(_SklearnPyfunc):
+    """Scores like the classifier but returns an impossible probability in its 3rd chunk."""
+
+    def __init__(self, classifier) -> None:
+        super().__init__(classifier)
+        self.calls = 0
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        self.calls += 1
+        scored = super().predict(frame)
+        if self.calls == 3:
+            scored.loc[scored.index[0], "prob_HIGH"] = 1.5
+        return scored
+
+
+def _run_inference(folder: Path, model, chunk_rows: int):
+    """The inference nodes up to predictions and logs, real files under ``folder``."""
+    catalog = DataCatalog()
+    for name, table in _validated_tables().items():
+        catalog[name] = MemoryDataset(table)
+    catalog["scoring_model_version"] = MemoryDataset(CHAMPION)
+    catalog["scoring_model"] = MemoryDataset(model, copy_mode="assign")
+    catalog["champion_pyfunc"] = MemoryDataset(copy_mode="assign")  # as in catalog.yml
+    catalog["predictions"] = ParquetDataset(filepath=str(folder / "predictions.parquet"))
+    log = _ChunkRecordingLogDataset(str(folder / "prediction_logs"))
+    catalog["prediction_log_batch"] = log
+    params = _parameters()["inference"]
+    _params_catalog(catalog, "inference", params | {"scoring": {"chunk_rows": chunk_rows}})
+    pipeline = create_pipeline().to_outputs("predictions", "prediction_log_batch")
+    SequentialRunner().run(pipeline, catalog)
+    return (
+        pd.read_parquet(folder / "predictions.parquet"),
+        read_prediction_logs(log._directory),
+        log,
+    )
+
+
+def test_a_chunked_run_writes_the_unchunked_predictions_and_log_records_row_by_row(tmp_path):
+    model = _SklearnPyfunc(_boosting_classifier())
+    whole, whole_log, whole_dataset = _run_inference(tmp_path / "whole", model, 100_000)
+    chunked, chunked_log, chunked_dataset = _run_inference(tmp_path / "chunked", model, 37)
+
+    rows = len(whole)
+    assert rows == 3 * 6 * 15
+    # The records reach the log writer chunk by chunk, never the whole batch at once.
+    assert whole_dataset.chunk_sizes == [rows]
+    assert max(chunked_dataset.chunk_sizes) == 37
+    assert sum(chunked_dataset.chunk_sizes) == rows
+    batch_only = ["request_id", "scored_at"]
+    pd.testing.assert_frame_equal(
+        chunked.drop(columns=batch_only), whole.drop(columns=batch_only), check_exact=True
+    )
+    assert chunked_log.corrupt_lines == whole_log.corrupt_lines == 0
+    run_only = ["timestamp", "request_id", "latency_ms"]
+    pd.testing.assert_frame_equal(
+        chunked_log.frame.drop(columns=run_only),
+        whole_log.frame.drop(columns=run_only),
+        check_exact=True,
+    )
+    # Request ids number the batch's rows once, across chunks, as in predictions.parquet.
+    assert chunked_log.frame["request_id"].tolist() == chunked["request_id"].tolist()
+    row_numbers = chunked["request_id"].str.rsplit("-", n=1).str[1].astype(int)
+    assert row_numbers.tolist() == list(range(rows))
+
+
+def test_a_run_failing_mid_way_leaves_no_log_records_and_no_predictions_file(tmp_path):
+    model = _CorruptThirdChunkPyfunc(_boosting_classifier())
+    with pytest.raises(DatasetError) as error:  # Kedro's wrapping of the writer's error
+        _run_inference(tmp_path, model, 37)
+
+    assert re.search(
+        r"prediction log: record 74 \(request_id \w+-74\): "
+        r"probabilities\.HIGH: 1\.5 is not a number in \[0, 1\]",
+        str(error.value),
+    )
+    assert model.calls == 8  # scored to the end; the records failed in the log's third chunk
+    assert not (tmp_path / "predictions.parquet").exists()
+    assert not (tmp_path / "prediction_logs").exists()

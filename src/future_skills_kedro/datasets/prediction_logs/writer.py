@@ -212,9 +212,11 @@ def append_prediction_logs(
     new_folder = not target.exists()
     staging = _Staging(target)
     try:
+        first_record = 0  # errors number a record within the whole run, not its chunk
         for records in batches:
             if len(records):
-                staging.add(record_table(records))
+                staging.add(record_table(records, first_record))
+            first_record += len(records)
         if staging.parts:
             target.mkdir(parents=True, exist_ok=True)
             _commit(staging, fsync)

@@ -13,8 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from future_skills_kedro.contract import NEED_LEVELS, RAW_FILES, RAW_LINE_INDEX, TARGET_COLUMN
-from future_skills_kedro.features import build_feature_table, missing_feature_reasons
+from future_skills_kedro.contract import (
+    MODEL_INPUT_COLUMNS,
+    NEED_LEVELS,
+    RAW_FILES,
+    RAW_LINE_INDEX,
+    TARGET_COLUMN,
+)
+from future_skills_kedro.features import build_feature_table, missing_signal_reasons
 
 from .schemas import (
     DUPLICATE_KEY,
@@ -280,7 +286,7 @@ def check_referential_integrity(
 
 
 # ---------------------------------------------------------------- model-input table
-def build_model_input_candidates(
+def check_label_signals(
     skill_need_labels: pd.DataFrame,
     job_roles: pd.DataFrame,
     skills: pd.DataFrame,
@@ -288,19 +294,24 @@ def build_model_input_candidates(
     economic_indicators: pd.DataFrame,
     internal_signals: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Feature rows of the labels, sorted; label rows lacking a signal are rejected."""
-    features = build_feature_table(
-        skill_need_labels,
-        job_roles=job_roles,
-        skills=skills,
-        market_signals=market_signals,
-        economic_indicators=economic_indicators,
-        internal_signals=internal_signals,
-    )
-    missing = missing_feature_reasons(features)
+    """Labels whose features can all be joined as of their date; the others rejected, per source.
+
+    Checked without building the features (``missing_signal_reasons``): the gate needs only
+    which labels lack a signal, and inference, which never reads the model-input table, then
+    does not build it for millions of label rows. Same records as the as-of joins would give.
+    """
+    tables = {
+        "job_roles": job_roles,
+        "skills": skills,
+        "market_signals": market_signals,
+        "economic_indicators": economic_indicators,
+        "internal_signals": internal_signals,
+    }
+    missing = missing_signal_reasons(skill_need_labels, **tables)
     positions = missing["position"].to_numpy()
     source = missing["reason"].astype("str").reset_index(drop=True)
-    dates = features["as_of_date"].iloc[positions].dt.strftime("%Y-%m-%d").astype("str")
+    label_dates = pd.to_datetime(skill_need_labels["as_of_date"])
+    dates = label_dates.iloc[positions].dt.strftime("%Y-%m-%d").astype("str")
     dates = dates.reset_index(drop=True)
     # Signals are looked up by date, dimensions are not: only the former name the date.
     is_signal = source.str.startswith("no ")
@@ -312,9 +323,33 @@ def build_model_input_candidates(
         source.where(~is_signal, source + " at or before " + dates).to_numpy(),
         rule=source.where(~is_signal, source + " at or before as_of_date").to_numpy(),
     )
-    complete = features.drop(index=np.unique(positions))
-    complete = complete.sort_values(_SORT_COLUMNS, kind="stable").reset_index(drop=True)
-    return model_input_schema(allow_missing_features=False).validate(complete), records
+    keep = np.ones(len(skill_need_labels), dtype=bool)
+    keep[positions] = False
+    return skill_need_labels.loc[keep].reset_index(drop=True), records
+
+
+def build_model_input_table(
+    labels_with_signals: pd.DataFrame,
+    job_roles: pd.DataFrame,
+    skills: pd.DataFrame,
+    market_signals: pd.DataFrame,
+    economic_indicators: pd.DataFrame,
+    internal_signals: pd.DataFrame,
+    quality_gate: bool,
+) -> pd.DataFrame:
+    """The model-input table: the checked labels' feature rows (as-of joins), sorted; built
+    only once the quality gate passed."""
+    features = build_feature_table(
+        labels_with_signals,
+        job_roles=job_roles,
+        skills=skills,
+        market_signals=market_signals,
+        economic_indicators=economic_indicators,
+        internal_signals=internal_signals,
+    )
+    features = features.sort_values(_SORT_COLUMNS, kind="stable").reset_index(drop=True)
+    # Complete by construction (check_label_signals); the schema says so if that ever breaks.
+    return model_input_schema(allow_missing_features=False).validate(features)
 
 
 # ---------------------------------------------------------------- quarantine and report
@@ -337,7 +372,7 @@ def count_kept_rows(
     market_signals: pd.DataFrame,
     economic_indicators: pd.DataFrame,
     internal_signals: pd.DataFrame,
-    model_input_candidates: pd.DataFrame,
+    labels_with_signals: pd.DataFrame,
 ) -> dict[str, int]:
     """Rows of each raw file that made it through (labels: rows of the model input)."""
     kept = (
@@ -346,7 +381,7 @@ def count_kept_rows(
         market_signals,
         economic_indicators,
         internal_signals,
-        model_input_candidates,
+        labels_with_signals,
     )
     return {csv_file_name(file): len(table) for file, table in zip(RAW_FILES, kept, strict=True)}
 
@@ -367,10 +402,14 @@ def build_data_quality_report(
     skill_need_labels_profile: dict[str, Any],
     kept_row_counts: dict[str, int],
     rejection_records: pd.DataFrame,
-    model_input_table: pd.DataFrame,
+    labels_with_signals: pd.DataFrame,
     data_engineering: dict[str, Any],
 ) -> dict[str, Any]:
-    """Per file: rows in/kept/rejected, reasons, null shares, limit; then the model input."""
+    """Per file: rows in/kept/rejected, reasons, null shares, limit; then the model input.
+
+    The model-input table has one row per label with signals: its figures (rows, classes,
+    dates) are those labels', known before (and without) building its features.
+    """
     profiles = (
         job_roles_profile,
         skills_profile,
@@ -404,14 +443,14 @@ def build_data_quality_report(
             "rejected_by_column": _counts(file_records["column"]),
             "null_shares": profile["null_shares"],
         }
-    target_counts = model_input_table[TARGET_COLUMN].value_counts()
-    rows_out = len(model_input_table)
-    dates = model_input_table["as_of_date"]
+    target_counts = labels_with_signals[TARGET_COLUMN].value_counts()
+    rows_out = len(labels_with_signals)
+    dates = pd.to_datetime(labels_with_signals["as_of_date"])
     return {
         "files": files,
         "model_input_table": {
             "rows": rows_out,
-            "columns": list(model_input_table.columns),
+            "columns": list(MODEL_INPUT_COLUMNS),
             "target_class_shares": {
                 level: round(float(target_counts.get(level, 0)) / rows_out, 6) if rows_out else 0.0
                 for level in NEED_LEVELS
@@ -468,13 +507,6 @@ def enforce_rejected_share_limit(
             "max_rejected_share_per_file) in parameters_data_engineering.yml."
         )
     return True
-
-
-def publish_model_input_table(
-    model_input_candidates: pd.DataFrame, quality_gate: bool
-) -> pd.DataFrame:
-    """The model-input table, released only once the quality gate passed."""
-    return model_input_candidates
 
 
 def publish_validated_tables(

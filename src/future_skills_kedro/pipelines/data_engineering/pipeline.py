@@ -1,8 +1,9 @@
 """Data engineering pipeline: raw CSVs -> validated tables, rejected rows, model-input table.
 
 Order matters for users: ``rejected_rows`` and ``data_quality_report`` are saved before the
-quality gate can fail the run, and the published tables wait for the gate, so a failed run
-leaves the evidence behind and nothing half-trusted for training to pick up.
+quality gate can fail the run, and the published tables (and the model-input table, built
+from them) wait for the gate, so a failed run leaves the evidence behind and nothing
+half-trusted for training to pick up.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from future_skills_kedro.contract import RAW_FILES
 
 from .nodes import (
     build_data_quality_report,
-    build_model_input_candidates,
+    build_model_input_table,
+    check_label_signals,
     check_referential_integrity,
     collect_rejected_rows,
     count_kept_rows,
     enforce_rejected_share_limit,
-    publish_model_input_table,
     publish_validated_tables,
     validate_raw_file,
 )
@@ -49,9 +50,27 @@ def _validate_file_node(file: str):
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Validate, quarantine, join as of each label's date, gate on the rejected share."""
+def create_pipeline(*, model_input_table: bool = True, **kwargs) -> Pipeline:
+    """Validate, quarantine, gate on the rejected share, join as of each label's date.
+
+    ``model_input_table=False``: everything but the model-input table (the label rows' features),
+    for inference: it reads only the validated tables, and the labels are still checked
+    (rows, signals at their dates) and gated exactly as for training.
+    """
     checked = [f"referenced_{file}" for file in RAW_FILES]
+    features = [
+        node(
+            build_model_input_table,
+            inputs=[
+                "labels_with_signals",
+                *(f"referenced_{file}" for file in VALIDATED_TABLES),
+                "data_quality_gate",
+            ],
+            outputs="model_input_table",
+            name="build_model_input_table",
+            tags=["features"],
+        )
+    ]
     return pipeline(
         [
             *(_validate_file_node(file) for file in RAW_FILES),
@@ -63,14 +82,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["validation"],
             ),
             node(
-                build_model_input_candidates,
+                check_label_signals,
                 inputs=[
                     "referenced_skill_need_labels",
                     *(f"referenced_{file}" for file in VALIDATED_TABLES),
                 ],
-                outputs=["model_input_candidates", "as_of_join_rejections"],
-                name="build_model_input_candidates",
-                tags=["features"],
+                outputs=["labels_with_signals", "as_of_join_rejections"],
+                name="check_label_signals",
+                tags=["validation"],
             ),
             node(
                 collect_rejected_rows,
@@ -87,7 +106,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 count_kept_rows,
                 inputs=[
                     *(f"referenced_{file}" for file in VALIDATED_TABLES),
-                    "model_input_candidates",
+                    "labels_with_signals",
                 ],
                 outputs="kept_row_counts",
                 name="count_kept_rows",
@@ -99,7 +118,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     *(f"{file}_profile" for file in RAW_FILES),
                     "kept_row_counts",
                     "rejection_records",
-                    "model_input_candidates",
+                    "labels_with_signals",
                     "params:data_engineering",
                 ],
                 outputs="data_quality_report",
@@ -118,19 +137,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["validation"],
             ),
             node(
-                publish_model_input_table,
-                inputs=["model_input_candidates", "data_quality_gate"],
-                outputs="model_input_table",
-                name="publish_model_input_table",
-                tags=["features"],
-            ),
-            node(
                 publish_validated_tables,
                 inputs=["data_quality_gate", *(f"referenced_{file}" for file in VALIDATED_TABLES)],
                 outputs=[f"validated_{file}" for file in VALIDATED_TABLES],
                 name="publish_validated_tables",
                 tags=["validation"],
             ),
+            *(features if model_input_table else []),
         ],
         tags="data_engineering",
         # Groups the nodes for kedro viz; dataset names stay the catalog's.

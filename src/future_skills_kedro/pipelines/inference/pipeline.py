@@ -114,7 +114,10 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "champion",
                     "scoring_stats",
                     "scoring_purpose",
+                    "params:inference.scoring.chunk_rows",
                 ],
+                # Sorts before build_predictions (same inputs ready): a batch whose records
+                # cannot be logged fails the run before predictions.parquet is written.
                 outputs="prediction_log_batch",
                 name="build_prediction_log",
                 tags=["scoring", "prediction_logs"],
