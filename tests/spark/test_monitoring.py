@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from datetime import date
 
+import pandas as pd
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
@@ -156,3 +157,29 @@ def test_an_empty_window_is_no_data_on_spark_too(spark, log_folder):
 def test_the_spark_engine_is_a_known_one():
     with pytest.raises(ValueError, match="monitoring engine must be one of"):
         create_pipeline(engine="dask")
+
+
+def test_a_file_read_in_several_blocks_gives_spark_plain_arrays(log_folder):
+    """A big daily file is parsed in blocks, so the reader's Arrow-backed text columns are
+    chunked; Spark's Arrow writer refuses chunked columns (it failed on 10M logged rows)."""
+    import pyarrow as pa
+
+    from future_skills_kedro.datasets import read_prediction_logs
+    from future_skills_kedro.spark.monitoring import _record_rows
+
+    folder, _ = log_folder
+    frame = read_prediction_logs(folder, "2025-06-26", "2025-06-26").frame
+    half = len(frame) // 2
+    for column in ("model_version", "job_role_id", "skill_id", "as_of_date", "seniority"):
+        text = pa.array(frame[column].astype(object))
+        chunked = pa.chunked_array([text[:half], text[half:]])
+        frame[column] = pd.Series(pd.arrays.ArrowStringArray(chunked), index=frame.index)
+    assert isinstance(pa.Array.from_pandas(frame["job_role_id"]), pa.ChunkedArray)
+
+    rows = _record_rows(frame, 0)
+
+    still_chunked = [
+        name for name in rows if isinstance(pa.Array.from_pandas(rows[name]), pa.ChunkedArray)
+    ]
+    assert still_chunked == []
+    assert rows["_role"].tolist() == frame["job_role_id"].astype("str").tolist()

@@ -88,7 +88,8 @@ _FIELDS = _SCHEMA.fieldNames()
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Plain Python strings and None (whatever text dtype the reader gives)."""
+    """Plain Python strings and None, whatever text dtype the reader gives: an Arrow-backed
+    column of a file read in several blocks is chunked, which Spark's Arrow writer refuses."""
     return values.astype(object).where(values.notna(), None)
 
 
@@ -111,11 +112,11 @@ def _record_rows(frame: pd.DataFrame, file_index: int) -> pd.DataFrame:
         "_account": None,
         "timestamp": frame["timestamp"],
         "_day": performance.utc_day(frame["timestamp"]),
-        "_version": frame["model_version"].astype("str"),
-        "_role": frame["job_role_id"].astype("str"),
-        "_skill": frame["skill_id"].astype("str"),
+        "_version": _text(frame["model_version"].astype("str")),
+        "_role": _text(frame["job_role_id"].astype("str")),
+        "_skill": _text(frame["skill_id"].astype("str")),
         "_horizon": horizon,
-        "_as_of": as_of,
+        "_as_of": _text(as_of),
         "_estimable": estimable,
         "job_role_id": _text(frame["job_role_id"]),
         "skill_id": _text(frame["skill_id"]),
