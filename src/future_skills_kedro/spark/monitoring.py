@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -192,8 +192,20 @@ def _performance_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _labelled_rows(records: DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Records whose key has a label, in log order (the labels travel to the executors)."""
+def _last_per(records: DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The last record of each ``keys`` group in (timestamp, log) order, in that order: the
+    pandas path's stable sort by timestamp then ``drop_duplicates(keep="last")``. A
+    ``max_by`` aggregation: each partition keeps one row per group before the shuffle."""
+    columns = [*PERFORMANCE_COLUMNS, "_file", "_row"]
+    last = records.groupBy(*keys).agg(
+        F.max_by(F.struct(*columns), F.struct("timestamp", "_file", "_row")).alias("last")
+    )
+    return last.select("last.*").orderBy("timestamp", "_file", "_row").toPandas()
+
+
+def _labelled_rows(records: DataFrame, labels: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The last record of each (period, key) whose key has a label (``match_labels`` keeps
+    no other; the labels travel to the executors)."""
     parsed, _ = performance.parse_labels(labels)
     if parsed.empty:
         return pd.DataFrame(columns=list(PERFORMANCE_COLUMNS))
@@ -210,21 +222,16 @@ def _labelled_rows(records: DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     matched = records.join(
         F.broadcast(keys), on=["_role", "_skill", "_horizon", "_as_of"], how="left_semi"
     )
-    return _performance_rows(matched.orderBy("_file", "_row").toPandas())
+    by_period = "_day" if period == "log_day" else "_as_of"
+    return _performance_rows(
+        _last_per(matched, [by_period, "_role", "_skill", "_horizon", "_as_of"])
+    )
 
 
 def _latest_rows(records: DataFrame) -> pd.DataFrame:
-    """Each key's last valid prediction (``estimation.latest_per_key``'s rule: the last in
-    (timestamp, log) order), in that order."""
-    last_first = Window.partitionBy("_role", "_skill", "_horizon", "_as_of").orderBy(
-        F.col("timestamp").desc(), F.col("_file").desc(), F.col("_row").desc()
-    )
-    latest = (
-        records.where(F.col("_estimable"))
-        .withColumn("_rank", F.row_number().over(last_first))
-        .where(F.col("_rank") == 1)
-        .orderBy("timestamp", "_file", "_row")
-        .toPandas()
+    """Each key's last valid prediction (``estimation.latest_per_key``'s rule)."""
+    latest = _last_per(
+        records.where(F.col("_estimable")), ["_role", "_skill", "_horizon", "_as_of"]
     )
     if latest.empty:
         # None valid: one invalid record, so the estimate says so as the pandas one does.
@@ -249,6 +256,7 @@ def aggregate_window(
     log_source: Any,
     window: Mapping[str, Any],
     drift_params: Mapping[str, Any],
+    performance_params: Mapping[str, Any],
     labels: pd.DataFrame,
 ) -> tuple[WindowAggregates, dict[str, Any]]:
     """The window's logs read and aggregated by Spark: its aggregates and the summary's
@@ -324,7 +332,7 @@ def aggregate_window(
                 records.agg(F.avg(CONFIDENCE_COLUMN)).collect()[0][0]
             )
             aggregates.report_rows, aggregates.sampled = _report_rows(records, rows, drift_params)
-            aggregates.labelled_rows = _labelled_rows(records, labels)
+            aggregates.labelled_rows = _labelled_rows(records, labels, performance_params["period"])
             aggregates.latest_rows = _latest_rows(records)
     finally:
         read.unpersist()

@@ -42,6 +42,7 @@ def create_pipeline(engine: str = "pandas", **kwargs) -> Pipeline:
                 "monitoring_prediction_logs",
                 "params:monitoring.window",
                 "params:monitoring.drift",
+                "params:monitoring.performance",
                 "skill_need_labels",
             ],
             outputs=[window, "monitoring_window"],

@@ -51,7 +51,8 @@ class WindowAggregates:
     # prepared feature columns of every row (at most evidently_max_rows), or of a seeded sample
     report_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     sampled: bool = False
-    # PERFORMANCE_COLUMNS of the records whose key has a label, in log order
+    # PERFORMANCE_COLUMNS of the last record of each labelled (period, key), in (timestamp,
+    # log) order
     labelled_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
     # PERFORMANCE_COLUMNS of each key's last valid prediction, in (timestamp, log) order
     latest_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -115,8 +116,8 @@ def evaluate_performance(
     reference: Any,
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """``nodes.evaluate_performance`` on the records whose key has a label (the others
-    cannot match one)."""
+    """``nodes.evaluate_performance`` on the last record of each labelled (period, key): the
+    only ones it matches with a label."""
     return nodes.evaluate_performance(aggregates.labelled_rows, labels, reference, params)
 
 
