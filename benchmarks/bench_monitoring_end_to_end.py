@@ -40,6 +40,7 @@ FAST_TRAINING = ",".join(
         "training.permutation_importance.max_rows=1000",
     ]
 )
+SET_UP_CHUNK_ROWS = 1_000_000
 _PIPELINE_SECONDS = re.compile(r"Pipeline execution completed successfully in ([0-9.]+) sec")
 
 
@@ -102,19 +103,23 @@ def set_up(project_parent: Path, rows: int) -> Path:
     pick = rng.integers(0, len(holdout), rows)
     first = pd.Timestamp(WINDOW_END, tz="UTC") - pd.Timedelta(days=6)
     stamps = first + pd.to_timedelta(np.sort(rng.integers(0, 7 * 86400, rows)), unit="s")
-    records = prediction_log_records(
-        holdout.iloc[pick].reset_index(drop=True),
-        scored.iloc[pick].reset_index(drop=True),
-        purpose="production",
-        model_name="future-skills-model",
-        model_version="1",
-        model_semver="1.0.0",
-        model_alias="champion",
-        latency_ms=rng.gamma(2.0, 5.0, rows),
-        scored_at=list(stamps),
-        request_id_prefix="bench",
-    )
-    append_prediction_logs(records, project / "data/07_model_output/prediction_logs")
+    latency = rng.gamma(2.0, 5.0, rows)
+    # In chunks (request ids numbered per chunk): 10M records at once would not fit in memory.
+    for chunk in range(0, rows, SET_UP_CHUNK_ROWS):
+        part = slice(chunk, chunk + SET_UP_CHUNK_ROWS)
+        records = prediction_log_records(
+            holdout.iloc[pick[part]].reset_index(drop=True),
+            scored.iloc[pick[part]].reset_index(drop=True),
+            purpose="production",
+            model_name="future-skills-model",
+            model_version="1",
+            model_semver="1.0.0",
+            model_alias="champion",
+            latency_ms=latency[part],
+            scored_at=list(stamps[part]),
+            request_id_prefix=f"bench{chunk // SET_UP_CHUNK_ROWS}",
+        )
+        append_prediction_logs(records, project / "data/07_model_output/prediction_logs")
     return project
 
 

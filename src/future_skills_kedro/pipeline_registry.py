@@ -38,7 +38,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     validated (and the validated tables refreshed) before anything uses them."""
     validate = data_engineering.create_pipeline()
     # --env spark (SparkHook found conf/spark/spark.yml and started a session): the same
-    # inference nodes on Spark (docs/spark.md).
+    # inference nodes on Spark, and monitoring on the window's Spark aggregates (docs/spark.md).
     if active_engine() == "spark":
         scoring = inference.create_spark_pipeline()
     else:
@@ -54,7 +54,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         # Inference reads the validated tables only: the labels are still checked and gated,
         # but their feature rows (millions in a large organisation) are not built.
         "inference": data_engineering.create_pipeline(model_input_table=False) + scoring,
-        "monitoring": monitoring.create_pipeline(),
+        "monitoring": monitoring.create_pipeline(engine=active_engine()),
         # The labelled history replayed through the drift policy (no MLflow run).
         "monitoring_backtest": validate + monitoring_backtest.create_pipeline(),
     }

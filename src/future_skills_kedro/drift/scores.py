@@ -468,3 +468,204 @@ def fallback_html(title: str, reason: str, features: Mapping[str, Mapping[str, A
         "<body style='font-family:sans-serif'>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(reason)}</p>{table}</body></html>\n"
     )
+
+
+# --------------------------------------------------------------------------- counts
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A column as its distinct values (sorted) and how often each occurs; missing left out.
+
+    Every method above needs no more than this: CDFs, means, bins, quantiles and category
+    shares are all functions of (value, count). An engine that cannot hand over the rows
+    (Spark: a ``groupBy(value).count()`` per column) hands over this, and
+    :func:`test_counts` scores it with the same definitions as :func:`test_column` scores
+    the rows. Its size is the number of distinct values, not of rows.
+    """
+
+    values: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, values: Any, kind: str) -> Counts:
+        """The counts of a column of rows (numbers: finite ones; categories: not NaN)."""
+        series = pd.Series(values)
+        if kind == NUMERIC:
+            numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+            series = numbers[np.isfinite(numbers)]
+        else:
+            series = series.dropna()
+        tally = series.value_counts(sort=False)
+        return cls.from_pairs(tally.index.to_numpy(), tally.to_numpy(), kind)
+
+    @classmethod
+    def from_pairs(cls, values: Any, counts: Any, kind: str) -> Counts:
+        """From (value, count) pairs in any order (e.g. collected from a ``groupBy``)."""
+        dtype = "float64" if kind == NUMERIC else object
+        values = np.asarray(values, dtype=dtype)
+        counts = np.asarray(counts, dtype="int64")
+        order = np.argsort(values, kind="stable")
+        return cls(values[order], counts[order])
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def below(self, points: np.ndarray, side: str) -> np.ndarray:
+        """How many values are < (``left``) or <= (``right``) each point."""
+        cumulative = np.concatenate([[0], np.cumsum(self.counts)])
+        return cumulative[np.searchsorted(self.values, points, side=side)]
+
+    def cdf(self, points: np.ndarray) -> np.ndarray:
+        return self.below(points, "right") / self.total
+
+    def mean(self) -> float:
+        return float(np.dot(self.values, self.counts) / self.total)
+
+    def std(self) -> float:
+        """Population standard deviation, as ``np.std`` of the rows."""
+        deviation = self.values - self.mean()
+        return float(np.sqrt(np.dot(self.counts, deviation * deviation) / self.total))
+
+    def rows(self) -> np.ndarray:
+        """The sorted rows back (only for small counts: the exact KS p-value)."""
+        return np.repeat(self.values, self.counts)
+
+    def series(self) -> pd.Series:
+        return pd.Series(self.counts, index=pd.Index(self.values, dtype=self.values.dtype))
+
+
+def _aligned(reference: Counts, current: Counts) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of both over the union of their values (as ``_category_counts``)."""
+    ref, cur = reference.series(), current.series()
+    keys = ref.index.union(cur.index)
+    return (
+        ref.reindex(keys, fill_value=0).to_numpy(dtype="float64"),
+        cur.reindex(keys, fill_value=0).to_numpy(dtype="float64"),
+    )
+
+
+def _counted_binned_shares(
+    reference: Counts, current: Counts, kind: str, fill_zeroes: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_binned_shares`` of the rows these counts stand for."""
+    if kind == NUMERIC and len(reference.values) > _BINNED_MIN_UNIQUE:
+        first = min(reference.values[0], current.values[0])
+        last = max(reference.values[-1], current.values[-1])
+        if first == last:
+            first, last = first - 0.5, last + 0.5
+        size = reference.total + current.total
+        width = (last - first) / (np.log2(size) + 1.0)
+        n_bins = int(np.ceil((last - first) / width)) if width else 1
+        edges = np.linspace(first, last, n_bins + 1, endpoint=True)
+        shares = []
+        for side in (reference, current):
+            cumulative = np.concatenate(
+                [side.below(edges[:-1], "left"), side.below(edges[-1:], "right")]
+            )
+            shares.append(np.diff(cumulative) / side.total)
+        ref_shares, cur_shares = shares
+    else:
+        ref_counts, cur_counts = _aligned(reference, current)
+        ref_shares, cur_shares = ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()
+    if fill_zeroes:
+        ref_shares, cur_shares = _fill_zeroes(ref_shares), _fill_zeroes(cur_shares)
+    return ref_shares, cur_shares
+
+
+def _counted_ks(reference: Counts, current: Counts) -> float:
+    if max(reference.total, current.total) <= _KS_EXACT_MAX_N:
+        return ks_p_value(reference.rows(), current.rows())
+    from scipy.stats import kstwo
+
+    points = np.union1d(reference.values, current.values)
+    statistic = float(np.max(np.abs(reference.cdf(points) - current.cdf(points))))
+    larger, smaller = sorted((float(reference.total), float(current.total)), reverse=True)
+    effective_n = larger * smaller / (larger + smaller)
+    return float(np.clip(kstwo.sf(statistic, np.round(effective_n)), 0.0, 1.0))
+
+
+def _counted_wasserstein(reference: Counts, current: Counts) -> float:
+    points = np.union1d(reference.values, current.values)
+    gap = np.abs(reference.cdf(points[:-1]) - current.cdf(points[:-1]))
+    distance = float(np.dot(gap, np.diff(points)))
+    return distance / max(reference.std(), 0.001)
+
+
+def _counted_psi_quantile(reference: Counts, current: Counts, kind: str) -> float:
+    if kind == NUMERIC:
+        quantiles = np.linspace(0, 1, PSI_QUANTILE_BINS + 1)[1:-1]
+        inner = np.unique(np.quantile(reference.rows(), quantiles))
+        edges = np.concatenate([[-np.inf], inner, [np.inf]])
+        ref_shares = np.diff(reference.below(edges, "left")) / reference.total
+        cur_shares = np.diff(current.below(edges, "left")) / current.total
+    else:
+        ref_counts, cur_counts = _aligned(reference, current)
+        ref_shares, cur_shares = ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()
+    ref_shares = np.maximum(ref_shares, _PSI_QUANTILE_FLOOR)
+    cur_shares = np.maximum(cur_shares, _PSI_QUANTILE_FLOOR)
+    return _psi(ref_shares, cur_shares)
+
+
+def _counted_chisquare(reference: Counts, current: Counts) -> float:
+    from scipy.stats import chisquare
+
+    ref_counts, cur_counts = _aligned(reference, current)
+    expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
+    if np.any((expected == 0) & (cur_counts > 0)):
+        return 0.0
+    return float(chisquare(cur_counts, expected).pvalue)
+
+
+def _counted_jensenshannon(reference: Counts, current: Counts, kind: str) -> float:
+    from scipy.spatial import distance
+
+    ref_shares, cur_shares = _counted_binned_shares(reference, current, kind, fill_zeroes=False)
+    return float(distance.jensenshannon(ref_shares, cur_shares))
+
+
+_COUNTED_SCORERS = {
+    "ks": lambda ref, cur, kind: _counted_ks(ref, cur),
+    "wasserstein": lambda ref, cur, kind: _counted_wasserstein(ref, cur),
+    "chisquare": lambda ref, cur, kind: _counted_chisquare(ref, cur),
+    "jensenshannon": _counted_jensenshannon,
+    "psi": lambda ref, cur, kind: _psi(*_counted_binned_shares(ref, cur, kind, fill_zeroes=True)),
+    "psi_quantile": _counted_psi_quantile,
+    "mean_shift": lambda ref, cur, kind: abs(cur.mean() - ref.mean()) / max(ref.std(), 0.001),
+}
+
+
+def test_counts(reference: Counts, current: Counts, spec: ColumnSpec) -> dict[str, Any]:
+    """:func:`test_column` on counts: the same result for the rows they stand for."""
+    if spec.method not in _COUNTED_SCORERS:
+        raise ValueError(f"unknown drift method {spec.method!r}")
+    result: dict[str, Any] = {
+        "type": spec.kind,
+        "method": spec.method,
+        "score_kind": spec.score_kind,
+        "threshold": spec.threshold,
+        "reference_rows": reference.total,
+        "current_rows": current.total,
+    }
+    if current.total == 0 or reference.total == 0:
+        side = "current" if current.total == 0 else "reference"
+        return result | {"score": None, "drifted": True, "note": f"no values in the {side} data"}
+    score = _COUNTED_SCORERS[spec.method](reference, current, spec.kind)
+    return result | {"score": _finite(score), "drifted": spec.is_drifted(score)}
+
+
+def test_values(reference: pd.Series, current: pd.Series | Counts, spec: ColumnSpec) -> dict:
+    """One column's drift, the current side as rows or as :class:`Counts`."""
+    if isinstance(current, Counts):
+        return test_counts(Counts.of(reference, spec.kind), current, spec)
+    return test_column(reference, current, spec)
+
+
+def counted_feature_drift(
+    reference: pd.DataFrame, current: Mapping[str, Counts], specs: Sequence[ColumnSpec]
+) -> dict[str, dict[str, Any]]:
+    """:func:`builtin_feature_drift` with the current window as counts per feature."""
+    return {
+        spec.name: test_values(reference[spec.name], current[spec.name], spec) for spec in specs
+    }

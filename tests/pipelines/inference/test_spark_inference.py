@@ -26,6 +26,7 @@ from future_skills_kedro.parameters.project import catalog_entries, validate_par
 from future_skills_kedro.pipelines.inference import create_spark_pipeline
 from future_skills_kedro.scoring import PROBABILITY_COLUMNS
 from tests.conftest import mlflow_store, run_kedro
+from tests.spark.test_monitoring import summaries_differ
 
 from .conftest import MODEL_NAME, assert_ok, clone_trained
 
@@ -306,9 +307,9 @@ def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, 
 
 
 def test_kedro_run_inference_then_monitoring_with_env_spark(trained_template, tmp_path):
-    """The real CLI on a fresh trained copy: the Spark hook, the registry's Spark pipeline,
-    the spark catalog. Monitoring then reads the logs the Spark run appended (its drift
-    statistics are still the pandas ones: see docs/spark.md)."""
+    """The real CLI on a fresh trained copy: the Spark hook, the registry's Spark pipelines,
+    the spark catalog. Monitoring then reads the logs the Spark run appended with Spark and
+    gives the pandas monitoring's summary (drift from Spark's value counts: engine builtin)."""
     project = clone_trained(trained_template, tmp_path)
     assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--env", "spark"))
     folder = project / "data/07_model_output/predictions"
@@ -320,19 +321,22 @@ def test_kedro_run_inference_then_monitoring_with_env_spark(trained_template, tm
     logs = read_prediction_logs(project / "data/07_model_output/prediction_logs").frame
     assert len(logs) == scored
 
-    result = run_kedro(
-        project,
-        "run",
-        "--pipelines",
-        "monitoring",
-        "--env",
-        "spark",
-        "--params",
-        "monitoring.exit_policy.fail_on=never",
-    )
-    assert_ok(result)
-    monitoring = json.loads(
-        (project / "data/08_reporting/monitoring/monitoring_summary.json").read_text()
-    )
-    assert monitoring["window"]["predictions"] == scored
+    summary_path = project / "data/08_reporting/monitoring/monitoring_summary.json"
+    settings = "monitoring.exit_policy.fail_on=never,monitoring.drift.engine=builtin"
+    monitor = ("run", "--pipelines", "monitoring", "--params", settings)
+    assert_ok(run_kedro(project, *monitor, "--env", "spark"))
+    on_spark = json.loads(summary_path.read_text())
+    assert on_spark["window"]["engine"] == "spark"
+    assert on_spark["window"]["predictions"] == scored
     assert (project / "data/08_reporting/monitoring/metrics.prom").stat().st_size > 0
+
+    assert_ok(run_kedro(project, *monitor))
+    on_pandas = json.loads(summary_path.read_text())
+    assert on_pandas["window"].pop("engine") == "pandas"
+    on_spark["window"].pop("engine")
+    assert on_spark["status"] == on_pandas["status"]
+    assert on_spark["drift"]["drifted_features"] == on_pandas["drift"]["drifted_features"]
+    pandas_scores = {n: f["score"] for n, f in on_pandas["drift"]["features"].items()}
+    spark_scores = {n: f["score"] for n, f in on_spark["drift"]["features"].items()}
+    assert spark_scores == pytest.approx(pandas_scores, abs=1e-6)
+    assert summaries_differ(on_pandas, on_spark) == []

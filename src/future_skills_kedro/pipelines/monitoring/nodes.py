@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_SCHEMA_VERSION = 1
 EXIT_POLICIES = ("unhealthy", "degraded", "never")
-_MAX_CORRUPT_EXAMPLES = 5
+MAX_CORRUPT_EXAMPLES = 5
 
 
 class MonitoringStatusError(RuntimeError):
@@ -67,47 +67,78 @@ def load_prediction_window(
     purposes = list(window["purposes"])
     read = log_source.read(start.isoformat(), end.isoformat(), purposes=purposes)
     frame = read.frame
+    by_day: dict[str, int] = {}
+    versions: dict[str, int] = {}
+    if len(frame):
+        days = performance.utc_day(frame["timestamp"]).value_counts().sort_index()
+        by_day = {str(k): int(v) for k, v in days.items()}
+        counted = frame["model_version"].astype("str").value_counts().sort_index()
+        versions = {str(k): int(v) for k, v in counted.items()}
+    info = window_info(
+        window,
+        engine="pandas",
+        files_read=read.files_read,
+        lines_read=read.lines_read,
+        corrupt_lines=read.corrupt_lines,
+        corrupt_examples=[
+            {"file": example.file, "line": example.line_number, "reason": example.reason}
+            for example in read.corrupt_examples
+        ],
+        excluded_by_purpose=dict(read.excluded_by_purpose),
+        predictions=len(frame),
+        predictions_by_day=by_day,
+        model_versions=versions,
+    )
+    return frame, info
+
+
+def window_info(
+    window: Mapping[str, Any],
+    *,
+    engine: str,
+    files_read: int,
+    lines_read: int,
+    corrupt_lines: int,
+    corrupt_examples: list[dict[str, Any]],
+    excluded_by_purpose: Mapping[str, int],
+    predictions: int,
+    predictions_by_day: Mapping[str, int],
+    model_versions: Mapping[str, int],
+) -> dict[str, Any]:
+    """The summary's ``window``: what was read and counted, whichever engine read it."""
+    start, end = resolve_window(window)
+    purposes = list(window["purposes"])
     info: dict[str, Any] = {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "days": (end - start).days + 1,
         "end_date_configured": window["end_date"] is not None,
-        "files_read": read.files_read,
-        "lines_read": read.lines_read,
-        "corrupt_lines": read.corrupt_lines,
-        "corrupt_line_share": read.corrupt_lines / read.lines_read if read.lines_read else None,
-        "corrupt_examples": [
-            {
-                "file": example.file,
-                "line": example.line_number,
-                "reason": example.reason,
-            }
-            for example in read.corrupt_examples[:_MAX_CORRUPT_EXAMPLES]
-        ],
-        "predictions": len(frame),
+        "engine": engine,
+        "files_read": files_read,
+        "lines_read": lines_read,
+        "corrupt_lines": corrupt_lines,
+        "corrupt_line_share": corrupt_lines / lines_read if lines_read else None,
+        "corrupt_examples": list(corrupt_examples[:MAX_CORRUPT_EXAMPLES]),
+        "predictions": predictions,
         "purposes": purposes,
-        "excluded_by_purpose": dict(read.excluded_by_purpose),
-        "excluded_predictions": sum(read.excluded_by_purpose.values()),
+        "excluded_by_purpose": dict(excluded_by_purpose),
+        "excluded_predictions": sum(excluded_by_purpose.values()),
+        "predictions_by_day": dict(predictions_by_day),
+        "model_versions": dict(model_versions),
     }
-    if len(frame):
-        days = performance.utc_day(frame["timestamp"]).value_counts().sort_index()
-        info["predictions_by_day"] = {str(k): int(v) for k, v in days.items()}
-        versions = frame["model_version"].astype("str").value_counts().sort_index()
-        info["model_versions"] = {str(k): int(v) for k, v in versions.items()}
-    else:
-        info["predictions_by_day"], info["model_versions"] = {}, {}
     logger.info(
-        "monitoring window %s..%s: %d %s predictions (%d of other purposes left out), "
+        "monitoring window %s..%s (%s): %d %s predictions (%d of other purposes left out), "
         "%d corrupt line(s) in %d file(s)",
         info["start"],
         info["end"],
-        len(frame),
+        engine,
+        predictions,
         "/".join(purposes),
         info["excluded_predictions"],
-        read.corrupt_lines,
-        read.files_read,
+        corrupt_lines,
+        files_read,
     )
-    return frame, info
+    return info
 
 
 # --------------------------------------------------------------------------- reference
@@ -226,7 +257,49 @@ def detect_feature_drift(
     if predictions.empty:
         result = _skipped_drift("no predictions logged in the window")
         return result, drift.fallback_html(title, result["reason"], {})
+    return feature_drift_of(
+        _LoggedRows(predictions), reference, params, previous_predictions, previous_window
+    )
 
+
+class _LoggedRows:
+    """The window as rows (the pandas engine): prepared once, scored on every row."""
+
+    def __init__(self, predictions: pd.DataFrame) -> None:
+        self.predictions = predictions
+        self.rows = len(predictions)
+        self._prepared: pd.DataFrame | None = None
+
+    def prepared(self, specs: list[drift.ColumnSpec]) -> pd.DataFrame:
+        if self._prepared is None:
+            self._prepared = drift.prepare_features(self.predictions, specs)
+        return self._prepared
+
+    def report_rows(
+        self, specs: list[drift.ColumnSpec], max_rows: int, seed: int
+    ) -> tuple[pd.DataFrame, bool]:
+        """The rows Evidently draws (all, or a seeded uniform sample) and whether sampled."""
+        current = self.prepared(specs)
+        sampled = len(current) > max_rows
+        return (current.sample(n=max_rows, random_state=seed) if sampled else current), sampled
+
+    def feature_drift(
+        self, reference: pd.DataFrame, specs: list[drift.ColumnSpec]
+    ) -> dict[str, dict[str, Any]]:
+        return drift.builtin_feature_drift(reference, self.prepared(specs), specs)
+
+
+def feature_drift_of(
+    current: Any,
+    reference: Any,
+    params: Mapping[str, Any],
+    previous_predictions: pd.DataFrame | None = None,
+    previous_window: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """:func:`detect_feature_drift` for a non-empty window ``current``: rows (pandas) or
+    counts per feature (Spark), anything with ``rows``, ``report_rows(specs, max_rows,
+    seed)`` and ``feature_drift(reference, specs)``."""
+    title = "Feature drift report"
     reference_rows, reference_info = drift_reference.select_reference(
         reference, params["reference"], previous_predictions, dict(previous_window or {})
     )
@@ -242,7 +315,6 @@ def detect_feature_drift(
     if reference_info["note"]:
         logger.warning("monitoring drift: %s", reference_info["note"])
     ref = drift.prepare_features(reference_rows, specs)
-    cur = drift.prepare_features(predictions, specs)
     engine = params["engine"]
     max_rows = params["evidently_max_rows"]
     share_threshold = params["dataset_drift_share"]
@@ -252,8 +324,7 @@ def detect_feature_drift(
     report_html = None
 
     if engine == "evidently":
-        sampled = len(cur) > max_rows
-        report_rows = cur.sample(n=max_rows, random_state=params["sample_seed"]) if sampled else cur
+        report_rows, sampled = current.report_rows(specs, max_rows, params["sample_seed"])
         try:
             evidently_features, report_html = drift.run_evidently(
                 ref, report_rows, specs, share_threshold
@@ -268,7 +339,7 @@ def detect_feature_drift(
                 report_html = drift.add_banner(
                     report_html,
                     f"Evidently report drawn from a uniform sample of {len(report_rows):,} of "
-                    f"{len(cur):,} current rows. The verdicts in monitoring_summary.json are "
+                    f"{current.rows:,} current rows. The verdicts in monitoring_summary.json are "
                     "computed on all rows.",
                 )
             else:
@@ -276,7 +347,7 @@ def detect_feature_drift(
 
     decided_by = "evidently" if features is not None else "builtin"
     if features is None:
-        features = drift.builtin_feature_drift(ref, cur, specs)
+        features = current.feature_drift(ref, specs)
     if report_html is None:
         reason = (
             "Evidently is disabled (monitoring.drift.engine: builtin)."
@@ -294,7 +365,7 @@ def detect_feature_drift(
         "reason": None,
         "engine": decided_by,
         "fallback_reason": fallback_reason,
-        "rows": {"reference": len(ref), "current": len(cur)},
+        "rows": {"reference": len(ref), "current": current.rows},
         "reference": reference_info,
         "thresholds": _thresholds_info(reference, sources, note),
         "features": {
@@ -310,14 +381,18 @@ def detect_feature_drift(
 
 
 def _distribution_test(
-    reference: pd.Series, current: pd.Series, name: str, kind: str, setting: Mapping[str, Any]
+    reference: pd.Series,
+    current: pd.Series | drift.Counts,
+    name: str,
+    kind: str,
+    setting: Mapping[str, Any],
 ) -> dict[str, Any]:
     spec = drift.make_spec(name, kind, setting)
-    return drift.test_column(reference, current, spec)
+    return drift.test_values(reference, current, spec)
 
 
-def _shares(values: pd.Series) -> tuple[dict[str, int], dict[str, float]]:
-    counts = performance.as_text(values).value_counts()
+def _shares(counts: pd.Series) -> tuple[dict[str, int], dict[str, float]]:
+    """Counts and shares per class (``counts``: per predicted class, as text)."""
     total = int(counts.sum())
     levels = [*NEED_LEVELS, *sorted(set(counts.index) - set(NEED_LEVELS))]
     count_map = {level: int(counts.get(level, 0)) for level in levels}
@@ -329,26 +404,56 @@ def detect_prediction_drift(
 ) -> dict[str, Any]:
     """Class mix and confidence of the window vs the champion's holdout predictions,
     and the daily confidence trend."""
+    if predictions.empty:
+        return {"status": "skipped", "reason": "no predictions logged in the window"}
+    daily = (
+        predictions.assign(day=performance.utc_day(predictions["timestamp"]))
+        .groupby("day", sort=True)[CONFIDENCE_COLUMN]
+        .agg(["size", "mean"])
+    )
+    classes = performance.as_text(predictions["prediction"])
+    return prediction_drift_of(
+        classes.value_counts(),
+        classes,
+        predictions[CONFIDENCE_COLUMN],
+        float(predictions[CONFIDENCE_COLUMN].mean()),
+        daily,
+        reference,
+        params,
+    )
+
+
+def prediction_drift_of(
+    class_counts: pd.Series,
+    classes: pd.Series | drift.Counts,
+    confidence_values: pd.Series | drift.Counts,
+    mean_confidence: float,
+    daily: pd.DataFrame,
+    reference: Any,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """:func:`detect_prediction_drift` of a non-empty window, as rows (pandas) or counts
+    (Spark): ``class_counts`` per predicted class, the classes and confidences to test,
+    their mean, and ``daily`` (``size`` and ``mean`` confidence per UTC day, by day)."""
     holdout = None if reference is None else reference.holdout_predictions
     result: dict[str, Any] = {"status": "tested", "reason": None}
-    if predictions.empty:
-        return result | {"status": "skipped", "reason": "no predictions logged in the window"}
-
-    counts, shares = _shares(predictions["prediction"])
+    counts, shares = _shares(class_counts)
     class_mix: dict[str, Any] = {"current_counts": counts, "current_shares": shares}
-    confidence: dict[str, Any] = {"current_mean": float(predictions[CONFIDENCE_COLUMN].mean())}
+    confidence: dict[str, Any] = {"current_mean": mean_confidence}
     if holdout is not None and len(holdout):
         class_mix |= _distribution_test(
             holdout[PREDICTION_COLUMN].astype("str"),
-            performance.as_text(predictions["prediction"]),
+            classes,
             "prediction",
             drift.CATEGORICAL,
             params["class_mix"],
         )
-        class_mix["reference_shares"] = _shares(holdout[PREDICTION_COLUMN])[1]
+        class_mix["reference_shares"] = _shares(
+            holdout[PREDICTION_COLUMN].astype("str").value_counts()
+        )[1]
         confidence |= _distribution_test(
             holdout[CONFIDENCE_COLUMN],
-            predictions[CONFIDENCE_COLUMN],
+            confidence_values,
             "confidence",
             drift.NUMERIC,
             params["confidence"],
@@ -360,11 +465,6 @@ def detect_prediction_drift(
     result["class_mix"] = class_mix
     result["confidence"] = confidence
 
-    daily = (
-        predictions.assign(day=performance.utc_day(predictions["timestamp"]))
-        .groupby("day", sort=True)[CONFIDENCE_COLUMN]
-        .agg(["size", "mean"])
-    )
     trend = performance.linear_trend(daily["mean"].tolist(), params["confidence_trend_tolerance"])
     result["confidence_trend"] = {
         "by_day": [

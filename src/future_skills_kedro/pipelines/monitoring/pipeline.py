@@ -22,17 +22,51 @@ from .nodes import (
     render_prometheus_metrics,
 )
 
+ENGINES = ("pandas", "spark")
 
-def create_pipeline(**kwargs) -> Pipeline:
+
+def create_pipeline(engine: str = "pandas", **kwargs) -> Pipeline:
+    """The monitoring pipeline; ``engine="spark"`` (``--env spark``) reads and aggregates the
+    window on Spark and runs the same nodes on its aggregates (docs/spark.md)."""
+    if engine not in ENGINES:
+        raise ValueError(f"monitoring engine must be one of {ENGINES}, got {engine!r}")
+    window = "monitoring_predictions"
+    if engine == "spark":
+        from future_skills_kedro.pipelines.monitoring import window_aggregates as on_aggregates
+        from future_skills_kedro.spark.monitoring import aggregate_window
+
+        window = "monitoring_window_aggregates"
+        read = node(
+            aggregate_window,
+            inputs=[
+                "monitoring_prediction_logs",
+                "params:monitoring.window",
+                "params:monitoring.drift",
+                "params:monitoring.performance",
+                "skill_need_labels",
+            ],
+            outputs=[window, "monitoring_window"],
+            name="load_prediction_window",
+            tags=["window"],
+        )
+        feature_drift, prediction_drift = (
+            on_aggregates.detect_feature_drift,
+            on_aggregates.detect_prediction_drift,
+        )
+        evaluate, estimate = on_aggregates.evaluate_performance, on_aggregates.estimate_performance
+    else:
+        read = node(
+            load_prediction_window,
+            inputs=["monitoring_prediction_logs", "params:monitoring.window"],
+            outputs=[window, "monitoring_window"],
+            name="load_prediction_window",
+            tags=["window"],
+        )
+        feature_drift, prediction_drift = detect_feature_drift, detect_prediction_drift
+        evaluate, estimate = evaluate_performance, estimate_performance
     return pipeline(
         [
-            node(
-                load_prediction_window,
-                inputs=["monitoring_prediction_logs", "params:monitoring.window"],
-                outputs=["monitoring_predictions", "monitoring_window"],
-                name="load_prediction_window",
-                tags=["window"],
-            ),
+            read,
             node(
                 load_previous_window,
                 inputs=[
@@ -56,9 +90,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["window"],
             ),
             node(
-                detect_feature_drift,
+                feature_drift,
                 inputs=[
-                    "monitoring_predictions",
+                    window,
                     "monitoring_reference",
                     "params:monitoring.drift",
                     "monitoring_previous_predictions",
@@ -69,9 +103,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["drift"],
             ),
             node(
-                detect_prediction_drift,
+                prediction_drift,
                 inputs=[
-                    "monitoring_predictions",
+                    window,
                     "monitoring_reference",
                     "params:monitoring.prediction_drift",
                 ],
@@ -80,9 +114,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["drift"],
             ),
             node(
-                evaluate_performance,
+                evaluate,
                 inputs=[
-                    "monitoring_predictions",
+                    window,
                     "skill_need_labels",
                     "monitoring_reference",
                     "params:monitoring.performance",
@@ -92,9 +126,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 tags=["performance"],
             ),
             node(
-                estimate_performance,
+                estimate,
                 inputs=[
-                    "monitoring_predictions",
+                    window,
                     "skill_need_labels",
                     "monitoring_reference",
                     "params:monitoring.performance_estimate",
