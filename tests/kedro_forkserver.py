@@ -356,6 +356,11 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
     # As the console script starts: its own folder first on sys.path, its path as argv[0].
     sys.path[0] = str(KEDRO_SCRIPT.parent)
     sys.argv = [str(KEDRO_SCRIPT), *request["args"]]
+    # Kedro configures logging when kedro.framework.project is imported, from the working
+    # directory's conf/logging.yml (else its own default): again, as in the command's folder
+    # (the zygote imported it elsewhere; the file handlers' relative paths resolve here).
+    if "kedro.framework.project" in sys.modules:
+        sys.modules["kedro.framework.project"].LOGGING.__init__()
     # A fresh process draws its own seeds (`random` reseeds itself after a fork).
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()

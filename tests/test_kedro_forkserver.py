@@ -58,6 +58,28 @@ def _untimed(log: str) -> str:
     return re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "", log, flags=re.MULTILINE)
 
 
+def test_a_forked_run_logs_as_a_fresh_one(tmp_path):
+    """conf/logging.yml of the command's folder: the console log on stderr, the full log in
+    the project's info.log, nothing on stdout."""
+    args = ("run", "--pipelines", "data_engineering")
+    forked_project = copy_project(tmp_path / "forked")
+    fresh_project = copy_project(tmp_path / "fresh")
+    forked = _forked(forked_project, *args)
+    fresh = _fresh(fresh_project, *args)
+    assert forked.returncode == fresh.returncode == 0, forked.stderr
+    assert forked.stdout == fresh.stdout == ""
+    assert _messages(forked.stderr) == _messages(fresh.stderr)
+    assert _messages((forked_project / "info.log").read_text()) == _messages(
+        (fresh_project / "info.log").read_text()
+    )
+
+
+def _messages(log: str) -> list[str]:
+    """The log's lines without their time stamps and durations."""
+    untimed = re.sub(r"^[\d/-]* ?\d\d:\d\d:\d\d(,\d+)? ", "", log, flags=re.MULTILINE)
+    return [re.sub(r"\d+\.\d+ ?(m?s|sec)\b", "<t>", line) for line in untimed.splitlines()]
+
+
 def test_a_forked_command_runs_the_projects_own_code_and_the_callers_environment(project_copy):
     registry = project_copy / "src/future_skills_kedro/pipeline_registry.py"
     registry.write_text(
