@@ -294,8 +294,30 @@ def _reap(*_) -> None:
             pass
 
 
+def _pythonpath(env: dict[str, str]) -> list[str]:
+    return [entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry]
+
+
+def _can_serve(env: dict[str, str], zygote_settings: dict[str, str]) -> bool:
+    """Same import-time settings, but for PYTHONPATH entries that hold none of the packages
+    the zygote has imported (Kedro exports the project's src/ there; the command's sys.path
+    gets them)."""
+    settings = import_time_settings(env)
+    if {**settings, "PYTHONPATH": ""} != {**zygote_settings, "PYTHONPATH": ""}:
+        return False
+    imported = {name.split(".")[0] for name in sys.modules}
+    return not any(
+        (Path(entry) / name).exists() or (Path(entry) / f"{name}.py").exists()
+        for entry in set(_pythonpath(env)) - set(_pythonpath(dict(os.environ)))
+        for name in imported
+    )
+
+
 def _thread_name(task: str) -> str:
     return Path(f"/proc/self/task/{task}/comm").read_text().strip()
+
+
+_ZYGOTE_PYTHONPATH = os.environ.get("PYTHONPATH", "")
 
 
 def _serve(address: str) -> dict:
@@ -319,7 +341,7 @@ def _serve(address: str) -> dict:
             _send(connection, {"pong": True})
             connection.close()
             continue
-        if import_time_settings(request["env"]) != zygote_settings:
+        if not _can_serve(request["env"], zygote_settings):
             _send(connection, {"fresh": "import-time settings differ"})
             for fd in fds:
                 os.close(fd)
@@ -355,6 +377,9 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
     os.environ.update(request["env"])
     # As the console script starts: its own folder first on sys.path, its path as argv[0].
     sys.path[0] = str(KEDRO_SCRIPT.parent)
+    zygote_entries = _pythonpath({"PYTHONPATH": _ZYGOTE_PYTHONPATH})
+    rest = [entry for entry in sys.path[1:] if entry not in zygote_entries]
+    sys.path[1:] = [*_pythonpath(request["env"]), *rest]
     sys.argv = [str(KEDRO_SCRIPT), *request["args"]]
     # Kedro configures logging when kedro.framework.project is imported, from the working
     # directory's conf/logging.yml (else its own default): again, as in the command's folder

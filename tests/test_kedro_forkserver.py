@@ -95,6 +95,26 @@ def test_a_forked_command_runs_the_projects_own_code_and_the_callers_environment
     assert "probe_from_the_copy" in listed.stdout
 
 
+def test_a_pythonpath_of_other_packages_is_the_forked_commands_own(project_copy, tmp_path):
+    (tmp_path / "probe_names.py").write_text("NAME = 'probe_from_pythonpath'\n")
+    registry = project_copy / "src/future_skills_kedro/pipeline_registry.py"
+    registry.write_text(
+        registry.read_text()
+        + "\n\n_registered = register_pipelines\n\n\n"
+        + "def register_pipelines():\n"
+        + "    import probe_names\n"
+        + "    return _registered() | {probe_names.NAME: Pipeline([])}\n"
+    )
+    env = kedro_env(project_copy)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    listed = _forked(project_copy, "registry", "list", env=env)
+    assert listed is not None and listed.returncode == 0, listed and listed.stderr
+    assert "probe_from_pythonpath" in listed.stdout
+    # A PYTHONPATH entry holding a package the zygote has imported needs a fresh process.
+    (tmp_path / "mlflow").mkdir()
+    assert _forked(project_copy, "registry", "list", env=env) is None
+
+
 def test_a_changed_import_time_setting_needs_a_fresh_process(project_copy):
     env = kedro_env(project_copy) | {"PYTHONHASHSEED": "7"}
     assert _forked(project_copy, "registry", "list", env=env) is None
