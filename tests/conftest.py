@@ -11,6 +11,7 @@ pytest-xdist 3.8 can no longer suffix with the group.)
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import random
@@ -23,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.kedro_forkserver import KEDRO_SCRIPT, ForkServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,18 +127,42 @@ def kedro_env(project: Path) -> dict[str, str]:
 KEDRO_RUN_TIMEOUT_S = 1800
 
 
+def fresh_kedro_only() -> bool:
+    """TESTS_FRESH_KEDRO=1: every `kedro` command in a new process (no fork server)."""
+    return os.environ.get("TESTS_FRESH_KEDRO") == "1"
+
+
+_fork_server: ForkServer | None = None
+
+
+def kedro_fork_server() -> ForkServer:
+    """This test process's fork server for `kedro` commands (tests/kedro_forkserver.py),
+    started at its first use and stopped when the process exits."""
+    global _fork_server  # noqa: PLW0603 - one per test process, started lazily
+    if _fork_server is None:
+        _fork_server = ForkServer(kedro_env(PROJECT_ROOT))
+        atexit.register(_fork_server.close)
+    return _fork_server
+
+
 def run_kedro(
     project: Path,
     *args: str,
     env: dict[str, str] | None = None,
     timeout: float = KEDRO_RUN_TIMEOUT_S,
 ) -> subprocess.CompletedProcess:
-    """Run the real `kedro` CLI of this interpreter's environment inside ``project``."""
-    kedro = Path(sys.executable).with_name("kedro")
+    """Run the real `kedro` CLI of this interpreter's environment inside ``project``: on the
+    fork server (the start-up imports paid once), or in a fresh process with
+    TESTS_FRESH_KEDRO=1 or when ``env`` changes what a process reads at import time."""
+    env = env or kedro_env(project)
+    if not fresh_kedro_only():
+        result = kedro_fork_server().run(list(args), cwd=project, env=env, timeout=timeout)
+        if result is not None:
+            return result
     return subprocess.run(
-        [str(kedro), *args],
+        [str(KEDRO_SCRIPT), *args],
         cwd=project,
-        env=env or kedro_env(project),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -23,8 +23,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, copy_project, free_port, kedro_env, wait_for_http
+from tests.conftest import (
+    PROJECT_ROOT,
+    copy_project,
+    free_port,
+    fresh_kedro_only,
+    kedro_env,
+    kedro_fork_server,
+    wait_for_http,
+)
 from tests.docs_blocks import Block, shell_blocks, unlabelled_command_blocks
+from tests.kedro_forkserver import kedro_shim
 
 # The pages with tested blocks, in the order a new user would follow them in one checkout:
 # the first training (inference.md) before what needs a champion, lifecycle commands after
@@ -290,7 +299,7 @@ def test_documented_commands_run_as_written(tmp_path):
     ports = {port: str(free_port()) for port in DOCUMENTED_PORTS}
     state = tmp_path / "state"
     state.mkdir()
-    env = _shell_env(project)
+    env = _shell_env(project, tmp_path / "bin")
     servers: list[subprocess.Popen] = []
     failures: list[str] = []
     documented = shell_blocks()  # read once: the pages as they were when the test started
@@ -326,10 +335,17 @@ def _train_the_smaller_model(project: Path) -> None:
         file.write_text(yaml.safe_dump(parameters))
 
 
-def _shell_env(project: Path) -> dict[str, str]:
+def _shell_env(project: Path, shim_dir: Path) -> dict[str, str]:
     env = kedro_env(project)
     # `kedro`, `mlflow` and `python` are this environment's, as after `. .venv/bin/activate`.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    path = [str(Path(sys.executable).parent), env.get("PATH", "")]
+    if not fresh_kedro_only():
+        # `kedro` runs the real CLI on the test process's fork server (start-up imports paid
+        # once, tests/kedro_forkserver.py); TESTS_FRESH_KEDRO=1 runs the venv's script itself.
+        shim_dir.mkdir()
+        kedro_shim(shim_dir, kedro_fork_server().address)
+        path.insert(0, str(shim_dir))
+    env["PATH"] = os.pathsep.join(path)
     env["VIRTUAL_ENV"] = str(Path(sys.executable).parents[1])
     return env
 

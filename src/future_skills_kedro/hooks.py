@@ -11,6 +11,7 @@ import click
 from kedro.config import MissingConfigException
 from kedro.framework.hooks import hook_impl
 
+from future_skills_kedro.model_requirements import model_pip_requirements
 from future_skills_kedro.tracking import (
     bound_http_retries,
     default_tracking_uri,
@@ -243,9 +244,11 @@ class MlflowTrackingSetupHook:
     @hook_impl(tryfirst=True)
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         if _registers_model(pipeline):
-            # kedro-mlflow logs the model right after this: give it an input example too.
+            # kedro-mlflow logs the model right after this: give it an input example too, and
+            # its requirements (MLflow would otherwise infer them in a subprocess).
             example = catalog.load(pipeline.input_name).head(INPUT_EXAMPLE_ROWS)
             pipeline.log_model_kwargs.setdefault("input_example", example)
+            pipeline.log_model_kwargs.setdefault("pip_requirements", model_pip_requirements())
 
 
 def _lifecycle_settings(context):

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
 
-from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, run_kedro
+from future_skills_kedro.model_requirements import model_pip_requirements
+from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, mlflow_store, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -165,6 +169,40 @@ print(json.dumps({{"columns": list(out.columns), "n": len(out),
         "confidence",
     ]
     assert set(answer["levels"]) <= {"LOW", "MEDIUM", "HIGH"}
+
+
+def _installed_with(distributions: list[str]) -> set[str]:
+    """The canonical names of ``distributions`` and of everything they install with them."""
+    seen: set[str] = set()
+    pending = list(distributions)
+    while pending:
+        name = re.sub(r"[-_.]+", "-", pending.pop()).lower()
+        if name in seen:
+            continue
+        seen.add(name)
+        for requirement in metadata.requires(name) or []:
+            if "extra ==" not in requirement:  # an extra is not installed with it
+                pending.append(re.match(r"[A-Za-z0-9._-]+", requirement)[0])
+    return seen
+
+
+def test_the_model_declares_its_requirements_and_they_cover_mlflows_inference(
+    trained_project, tmp_path
+):
+    """The requirements are declared (model_requirements.py), so MLflow skips inferring them
+    in a subprocess; inferred here once, what it would find is pinned alike or comes with a
+    declared distribution."""
+    with mlflow_store(f"sqlite:///{(trained_project / 'mlflow.db').as_posix()}"):
+        model = Path(
+            mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}/1", dst_path=tmp_path)
+        )
+    declared = (model / "requirements.txt").read_text().split()
+    assert declared == model_pip_requirements()
+    inferred = mlflow.models.infer_pip_requirements(str(model), "python_function")
+    covered = _installed_with([pin.split("==")[0] for pin in declared])
+    for requirement in inferred:
+        name = re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", requirement)[0]).lower()
+        assert requirement in declared or name in covered, (requirement, declared)
 
 
 def test_second_run_scores_the_champion_on_the_same_holdout(trained_project):
