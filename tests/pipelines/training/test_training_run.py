@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from mlflow import MlflowClient
+from packaging.requirements import Requirement
 
 from future_skills_kedro.model_requirements import model_pip_requirements
 from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, mlflow_store, run_kedro
@@ -171,8 +172,18 @@ print(json.dumps({{"columns": list(out.columns), "n": len(out),
     assert set(answer["levels"]) <= {"LOW", "MEDIUM", "HIGH"}
 
 
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def _installed_with(distributions: list[str]) -> set[str]:
-    """The canonical names of ``distributions`` and of everything they install with them."""
+    """The canonical names of ``distributions`` and of what they install with them, their
+    optional parts (extras) included where installed: a module such as lz4, which joblib
+    and fsspec import only when it is there, is found by MLflow's inference but not needed."""
     seen: set[str] = set()
     pending = list(distributions)
     while pending:
@@ -180,9 +191,14 @@ def _installed_with(distributions: list[str]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        for requirement in metadata.requires(name) or []:
-            if "extra ==" not in requirement:  # an extra is not installed with it
-                pending.append(re.match(r"[A-Za-z0-9._-]+", requirement)[0])
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            # a requirement for another platform (pywinpty on Windows) is not installed
+            always = marker is None or marker.evaluate({"extra": ""})
+            optional = "extra" in str(marker) and _installed(requirement.name)
+            if always or optional:
+                pending.append(requirement.name)
     return seen
 
 
