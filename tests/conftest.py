@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,23 @@ def kedro_fork_server() -> ForkServer:
     return _fork_server
 
 
+_fork_server_problem: str | None = None
+
+
+def _fork_server_can_start() -> bool:
+    """False (once warned) when the fork server refuses to start, e.g. under `pytest -n 0`
+    with unbounded OpenMP/BLAS pools, whose threads make forking unsafe: the commands then
+    run in fresh processes, as with TESTS_FRESH_KEDRO=1."""
+    global _fork_server_problem  # noqa: PLW0603 - decided once per test process
+    if _fork_server is None and _fork_server_problem is None:
+        try:
+            kedro_fork_server()
+        except RuntimeError as error:
+            _fork_server_problem = str(error)
+            warnings.warn(f"kedro commands run in fresh processes: {error}", stacklevel=2)
+    return _fork_server_problem is None
+
+
 def run_kedro(
     project: Path,
     *args: str,
@@ -155,7 +173,7 @@ def run_kedro(
     fork server (the start-up imports paid once), or in a fresh process with
     TESTS_FRESH_KEDRO=1 or when ``env`` changes what a process reads at import time."""
     env = env or kedro_env(project)
-    if not fresh_kedro_only():
+    if not fresh_kedro_only() and _fork_server_can_start():
         result = kedro_fork_server().run(list(args), cwd=project, env=env, timeout=timeout)
         if result is not None:
             return result
