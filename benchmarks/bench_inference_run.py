@@ -41,6 +41,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_monitoring_end_to_end import _env as monitoring_env  # noqa: E402
+
 FAST_TRAINING = ",".join(
     [
         "training.model.hyperparameters.hist_gradient_boosting.max_iter=20",
@@ -74,15 +78,8 @@ _SAMPLE_SECONDS = 0.02
 
 
 def _env(project: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    return env | {
-        "KEDRO_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "1",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{(project / 'mlflow.db').as_posix()}",
-        "PYTHONPATH": str(project / "src"),
-        "PYTHONWARNINGS": "ignore",
-        "COLUMNS": "1000",
-    }
+    # the copy's own code: the two trees compared each run from their src/
+    return monitoring_env(project) | {"PYTHONPATH": str(project / "src")}
 
 
 def _kedro(project: Path, *args: str) -> subprocess.CompletedProcess:

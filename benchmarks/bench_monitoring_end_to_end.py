@@ -160,6 +160,12 @@ def measure(project: Path, end_date: str) -> dict:
     }
 
 
+def kept_or_new_project(parent: Path, rows: int) -> Path:
+    """The project a previous ``--keep`` run set up under ``parent``, else a new one."""
+    kept = parent / "project"
+    return kept if kept.exists() else set_up(parent, rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -170,8 +176,7 @@ def main() -> None:
         parent = args.keep or Path(tmp)
         parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        project = (parent / "project") if (parent / "project").exists() else None
-        project = project or set_up(parent, args.rows)
+        project = kept_or_new_project(parent, args.rows)
         logs = project / "data/07_model_output/prediction_logs"
         report = {
             "cpus": os.cpu_count(),

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_monitoring_end_to_end import WINDOW_END, _env, set_up  # noqa: E402
+from bench_monitoring_end_to_end import WINDOW_END, _env, kept_or_new_project  # noqa: E402
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
@@ -125,8 +125,7 @@ def main() -> None:
         parent = args.keep or Path(tmp)
         parent.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        project = (parent / "project") if (parent / "project").exists() else None
-        project = project or set_up(parent, args.rows)
+        project = kept_or_new_project(parent, args.rows)
         logs = project / "data/07_model_output/prediction_logs"
         report = {
             "cpus": os.cpu_count(),
