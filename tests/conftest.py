@@ -107,6 +107,7 @@ FAST_TRAINING_PARAMS = ",".join(
         "training.model.hyperparameters.hist_gradient_boosting.max_iter=20",
         "training.permutation_importance.n_repeats=1",
         "training.permutation_importance.max_rows=1000",
+        "training.calibration.bootstrap_resamples=5",
     ]
 )
 

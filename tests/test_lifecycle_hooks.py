@@ -56,6 +56,8 @@ INAPPLICABLE_WARNINGS = (
     "Add type hints to the `predict` method",
     "Inferred schema contains integer column",
     "'exists()' not implemented",
+    # the validated parameters replace the loaded ones in the catalog, deliberately
+    "Replacing dataset 'params:",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -119,8 +120,27 @@ class ParameterValidationHook:
             )
         except InvalidParameters as error:
             raise InvalidParametersError(str(error)) from None
-        for name, value in catalog_entries(parameters).items():
-            catalog[name] = value
+        # Kedro warns on every replaced dataset; replacing the loaded parameters with their
+        # validated values (defaults filled in, types fixed) is deliberate, not a problem.
+        with _without_replacement_warnings():
+            for name, value in catalog_entries(parameters).items():
+                catalog[name] = value
+
+
+class _ReplacementWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Replacing dataset ")
+
+
+@contextlib.contextmanager
+def _without_replacement_warnings():
+    catalog_logger = logging.getLogger("kedro.io.data_catalog")
+    quiet = _ReplacementWarnings()
+    catalog_logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        catalog_logger.removeFilter(quiet)
 
 
 def _registered_pipeline_names(run_params: dict[str, Any]) -> list[str] | None:
@@ -492,8 +512,9 @@ class ScoringPurposeHook:
         folder = decision.output_folder
         if folder is None:
             return
-        for name, config in routed_entries(conf_catalog).items():
-            catalog[name] = AbstractDataset.from_config(name, reroute(config, folder))
+        with _without_replacement_warnings():  # rerouted on purpose
+            for name, config in routed_entries(conf_catalog).items():
+                catalog[name] = AbstractDataset.from_config(name, reroute(config, folder))
 
 
 def _git_sha(project_path) -> str:

@@ -25,6 +25,7 @@ FAST_TRAINING_PARAMS = ",".join(
         "training.model.hyperparameters.hist_gradient_boosting.max_iter=30",
         "training.permutation_importance.n_repeats=1",
         "training.permutation_importance.max_rows=500",
+        "training.calibration.bootstrap_resamples=5",
     )
 )
 
