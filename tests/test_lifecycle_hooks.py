@@ -22,7 +22,11 @@ pytestmark = pytest.mark.integration
 MODEL_NAME = "future-skills-model"
 WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
 DEFAULT = ",".join(
-    ["training.permutation_importance.n_repeats=1", "training.permutation_importance.max_rows=1000"]
+    [
+        "training.permutation_importance.n_repeats=1",
+        "training.permutation_importance.max_rows=1000",
+        "training.calibration.bootstrap_resamples=5",
+    ]
 )
 NO_SALARY = f"{DEFAULT},training.model.excluded_features=[avg_salary_k]"
 NO_SALARY_WEAK = f"{WEAK},training.model.excluded_features=[avg_salary_k]"
