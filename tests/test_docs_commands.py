@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import (
+    FAST_TRAINING_PARAMS,
     PROJECT_ROOT,
     copy_project,
     free_port,
@@ -52,10 +53,11 @@ DOCUMENTED_PORTS = ("5000", "5001")
 _PORT = re.compile(r"(?:(?<=127\.0\.0\.1:)|(?<=--port ))(" + "|".join(DOCUMENTED_PORTS) + r")\b")
 # The copy trains the smaller model of the other integration tests (written over the copy's
 # conf/base file); the commands are the docs' own.
+# The tests' fast model settings (FAST_TRAINING_PARAMS), as paths under `training`: the
+# documented commands run as written, so the settings go into the copy's parameter files.
 FAST_TRAINING = {
-    ("model", "hyperparameters", "hist_gradient_boosting", "max_iter"): 20,
-    ("permutation_importance", "n_repeats"): 1,
-    ("permutation_importance", "max_rows"): 1000,
+    tuple(name.split(".")[1:]): yaml.safe_load(value)
+    for name, value in (item.split("=", 1) for item in FAST_TRAINING_PARAMS.split(","))
 }
 
 
