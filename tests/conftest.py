@@ -205,6 +205,16 @@ def run_python(
     )
 
 
+def mlflow_client(project: Path):
+    """An MlflowClient on ``project``'s embedded store (tracking and registry)."""
+    from mlflow import MlflowClient
+
+    from future_skills_kedro.tracking import default_tracking_uri
+
+    uri = default_tracking_uri(project)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def copy_project(parent: Path) -> Path:
     """A fresh-clone-like copy of the project (committed raw sample, empty output layers)."""
     target = parent / "project"

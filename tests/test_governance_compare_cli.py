@@ -19,20 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
 
-from tests.conftest import FAST_TRAINING_PARAMS, copy_project, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, copy_project, mlflow_client, run_kedro
 
 pytestmark = pytest.mark.integration
 
 MODEL_NAME = "future-skills-model"
 DEPARTMENT = "Finance"
 LABELS = "data/01_raw/skill_need_labels.csv"
-
-
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _ok(result: subprocess.CompletedProcess) -> str:
@@ -84,7 +78,7 @@ def test_a_candidate_worse_on_one_department_stays_challenger_naming_it(trained)
     assert "-> challenger: macro_f1" in line
     assert f"but worse on department={DEPARTMENT}: macro_f1" in line
     assert "> margin 0.050" in line
-    client = _client(trained["project"])
+    client = mlflow_client(trained["project"])
     assert str(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == "1"
     v2 = client.get_model_version(MODEL_NAME, "2")
     assert v2.tags["stage"] == "Staging"
@@ -138,7 +132,7 @@ def test_compare_intervals_exclude_zero_where_they_must_and_json_matches_table(t
 
 def test_the_card_is_the_version_description_and_the_run_artifact(trained):
     project = trained["project"]
-    client = _client(project)
+    client = mlflow_client(project)
     card = _ok(run_kedro(project, "models", "card", "challenger"))
     v2 = client.get_model_version(MODEL_NAME, "2")
     assert card == v2.description
@@ -154,7 +148,7 @@ def test_the_card_is_the_version_description_and_the_run_artifact(trained):
 
 def test_a_version_without_a_card_says_so_and_generate_writes_it(trained):
     project = trained["project"]
-    client = _client(project)
+    client = mlflow_client(project)
     before = client.get_model_version(MODEL_NAME, "1").description
     client.update_model_version(MODEL_NAME, "1", description="")
     _one_line_error(run_kedro(project, "models", "card", "1"), 1, "card 1 --generate")

@@ -17,7 +17,14 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, run_kedro, run_python
+from tests.conftest import (
+    FAST_TRAINING_PARAMS,
+    copy_project,
+    kedro_env,
+    mlflow_client,
+    run_kedro,
+    run_python,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -53,11 +60,6 @@ def _ok(result: subprocess.CompletedProcess) -> str:
 
 def _json(project: Path, *args: str) -> dict:
     return json.loads(_ok(run_kedro(project, "models", *args, "--format", "json")))
-
-
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _git(project: Path, *args: str) -> str:
@@ -96,7 +98,7 @@ def _between(first: str, second: str) -> str:
 
 
 def test_history_lists_every_change_and_names_the_champion_at_any_time(project):
-    client = _client(project)
+    client = mlflow_client(project)
     assert int(client.get_model_version_by_alias(MODEL_NAME, "champion").version) == 1
     assert int(client.get_model_version_by_alias(MODEL_NAME, "challenger").version) == 3
     runs = {n: client.get_model_version(MODEL_NAME, str(n)).run_id for n in (1, 2, 3)}
@@ -150,7 +152,7 @@ def test_history_lists_every_change_and_names_the_champion_at_any_time(project):
 def test_trace_resolves_a_logged_request_to_its_version_run_and_git_sha(project):
     predictions = pd.read_parquet(project / "data/07_model_output/predictions.parquet")
     row = predictions.iloc[7]
-    client = _client(project)
+    client = mlflow_client(project)
     v2 = client.get_model_version(MODEL_NAME, "2")
 
     traced = _json(project, "trace", row["request_id"])
@@ -189,7 +191,7 @@ def _artifact_dirs(client: MlflowClient, version: int) -> list[Path]:
 
 
 def test_prune_dry_run_changes_nothing_and_an_interrupted_prune_is_finished(project):
-    client = _client(project)
+    client = mlflow_client(project)
     v2_dirs = _artifact_dirs(client, 2)
     kept_dirs = _artifact_dirs(client, 1) + _artifact_dirs(client, 3)
     assert all(path.is_dir() and any(path.iterdir()) for path in v2_dirs + kept_dirs)

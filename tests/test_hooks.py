@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from tests.conftest import FAST_TRAINING_PARAMS, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, mlflow_client, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -21,15 +20,10 @@ MODEL_NAME = "future-skills-model"
 OUTPUT_LAYERS = ("02_intermediate", "05_model_input", "06_models", "07_model_output")
 
 
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def _runs(project: Path) -> list[Run]:
     if not (project / "mlflow.db").exists():
         return []
-    client = _client(project)
+    client = mlflow_client(project)
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(experiments) if experiments else []
 
@@ -65,7 +59,7 @@ def test_an_invalid_parameter_stops_kedro_run_before_any_work(project_copy, over
     # Before any work: no node ran, no MLflow run was started, nothing was registered.
     assert _outputs(project_copy) == []
     assert _runs(project_copy) == []
-    assert _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'") == []
+    assert mlflow_client(project_copy).search_model_versions(f"name='{MODEL_NAME}'") == []
 
 
 def test_kedro_models_names_an_invalid_lifecycle_parameter(project_copy):
@@ -124,7 +118,7 @@ def test_a_hook_failing_after_the_pipeline_leaves_the_run_failed(project_copy):
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
     assert "injected failure after the pipeline" in result.stderr
     run = _only_run_failed(project_copy, "RuntimeError: injected failure after the pipeline")
-    (version,) = _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
+    (version,) = mlflow_client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
     assert version.run_id == run.info.run_id
 
 
@@ -134,7 +128,7 @@ def test_a_decision_that_times_out_on_the_lock_leaves_the_run_failed(project_cop
         result = _train(project_copy, f"{FAST_TRAINING_PARAMS},lifecycle.lock_timeout_s=1")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
     run = _only_run_failed(project_copy, "LockTimeout: could not lock")
-    (version,) = _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
+    (version,) = mlflow_client(project_copy).search_model_versions(f"name='{MODEL_NAME}'")
     assert version.run_id == run.info.run_id
     assert version.tags["stage"] == "Development"  # registered, never promoted
 
@@ -147,5 +141,5 @@ def test_a_corrupt_audit_file_leaves_no_finished_run(project_copy):
     assert "model_versions.json" in result.stdout + result.stderr
     # Caught by the pre-flight check, before kedro-mlflow starts a run: no run at all.
     assert _runs(project_copy) == []
-    assert _client(project_copy).search_model_versions(f"name='{MODEL_NAME}'") == []
+    assert mlflow_client(project_copy).search_model_versions(f"name='{MODEL_NAME}'") == []
     assert audit.read_text() == '{"model_name": "future-skills-model", "versions": ['

@@ -15,7 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from future_skills_kedro.lifecycle import ModelRegistry
-from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, mlflow_client, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +30,6 @@ DEFAULT = ",".join(
 )
 NO_SALARY = f"{DEFAULT},training.model.excluded_features=[avg_salary_k]"
 NO_SALARY_WEAK = f"{WEAK},training.model.excluded_features=[avg_salary_k]"
-
-
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _train(project: Path, params: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -93,7 +88,7 @@ def test_first_run_becomes_champion_1_0_0(project):
         assert noise not in result.stderr, noise
     assert "Loading data from" not in result.stderr
     assert "Loading data from" in (project / "info.log").read_text()
-    client = _client(project)
+    client = mlflow_client(project)
     v1 = _version(client, 1)
     assert v1.tags["semver"] == "1.0.0"
     assert v1.tags["stage"] == "Production"
@@ -108,7 +103,7 @@ def test_first_run_becomes_champion_1_0_0(project):
 
 def test_changed_hyperparameters_give_a_minor_version_promoted_when_better(project):
     out = _ok(_train(project, DEFAULT))
-    client = _client(project)
+    client = mlflow_client(project)
     v1, v2 = _version(client, 1), _version(client, 2)
     assert v2.tags["semver"] == "1.1.0"
     assert v2.tags["parent_semver"] == "1.0.0"
@@ -124,7 +119,7 @@ def test_changed_hyperparameters_give_a_minor_version_promoted_when_better(proje
 
 def test_changed_input_schema_gives_a_major_version(project):
     out = _ok(_train(project, NO_SALARY))
-    client = _client(project)
+    client = mlflow_client(project)
     v3 = _version(client, 3)
     assert v3.tags["semver"] == "2.0.0"
     assert "MAJOR" in v3.tags["version_reason"]
@@ -135,7 +130,7 @@ def test_changed_input_schema_gives_a_major_version(project):
 
 
 def test_a_worse_model_stays_challenger(project):
-    client = _client(project)
+    client = mlflow_client(project)
     champion_before = _champion(client)
     out = _ok(_train(project, NO_SALARY_WEAK))
     v4 = _version(client, 4)
@@ -177,7 +172,7 @@ def test_models_list_prints_only_its_table_and_writes_nothing(project):
     document = json.loads(
         _ok(run_kedro(project, "models", "--env", "local", "list", "--format", "json"))
     )
-    assert document["champion"] == _champion(_client(project))
+    assert document["champion"] == _champion(mlflow_client(project))
     assert [v["semver"] for v in document["versions"]] == ["1.0.0", "1.1.0", "2.0.0", "2.1.0"]
     assert document["warnings"] == []
     json.loads(_ok(run_kedro(project, "models", "show", "v4", "--format", "json")))
@@ -185,7 +180,7 @@ def test_models_list_prints_only_its_table_and_writes_nothing(project):
 
 
 def test_rollback_restores_the_former_champion(project):
-    client = _client(project)
+    client = mlflow_client(project)
     current = _champion(client)
     previous = int(_audit(project)["events"][-1]["version"])  # noqa: F841 - for the message
     out = _ok(run_kedro(project, "models", "rollback", "--reason", "bad feedback"))
@@ -207,7 +202,7 @@ def test_show_champion_prints_lineage(project):
 
 
 def test_promote_applies_the_policy_unless_forced(project):
-    client = _client(project)
+    client = mlflow_client(project)
     refused = run_kedro(project, "models", "promote", "4", "--reason", "try")
     assert refused.returncode != 0
     assert "policy refuses v4" in refused.stderr
@@ -233,7 +228,7 @@ def test_cli_errors_are_one_line(project, args, code, message):
 
 
 def test_failed_run_promotes_nothing(project):
-    client = _client(project)
+    client = mlflow_client(project)
     champion_before = _champion(client)
     versions_before = len(client.search_model_versions(f"name='{MODEL_NAME}'"))
     result = _train(project, f"{FAST_TRAINING_PARAMS},training.split.holdout_quarters=99")
@@ -245,7 +240,7 @@ def test_failed_run_promotes_nothing(project):
 
 def test_a_corrupt_audit_file_stops_training_and_commands_until_rebuilt(project):
     """Issue 11.1/11.6: the audit file truncated to half its bytes."""
-    client = _client(project)
+    client = mlflow_client(project)
     champion_before = _champion(client)
     versions_before = len(client.search_model_versions(f"name='{MODEL_NAME}'"))
     experiment = client.get_experiment_by_name("model-training").experiment_id

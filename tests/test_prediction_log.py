@@ -51,19 +51,22 @@ def scored(rows: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
     return features, predictions
 
 
+# The run's facts every record carries (prediction_log_records' keyword arguments).
+RUN_FACTS = {
+    "purpose": "production",
+    "model_name": "future-skills-model",
+    "model_version": 7,
+    "model_semver": "1.4.0",
+    "model_alias": "champion",
+    "latency_ms": 2.5,
+    "scored_at": "2025-06-30T09:15:00Z",
+    "request_id_prefix": "run",
+}
+
+
 def records(rows: int = 4, **overrides) -> pd.DataFrame:
     features, predictions = scored(rows)
-    arguments = {
-        "purpose": "production",
-        "model_name": "future-skills-model",
-        "model_version": 7,
-        "model_semver": "1.4.0",
-        "model_alias": "champion",
-        "latency_ms": 2.5,
-        "scored_at": "2025-06-30T09:15:00Z",
-        "request_id_prefix": "run",
-    } | overrides
-    return prediction_log_records(features, predictions, **arguments)
+    return prediction_log_records(features, predictions, **(RUN_FACTS | overrides))
 
 
 # ------------------------------------------------------------------ chunks of a batch
@@ -71,16 +74,7 @@ def records(rows: int = 4, **overrides) -> pd.DataFrame:
 
 def test_chunks_of_a_batch_are_the_batch_records_cut_by_rows():
     features, predictions = scored(4)
-    arguments = {
-        "purpose": "production",
-        "model_name": "future-skills-model",
-        "model_version": 7,
-        "model_semver": "1.4.0",
-        "model_alias": "champion",
-        "latency_ms": [1.0, 2.0, 3.0, 4.0],  # one per row: cut like the rows
-        "scored_at": "2025-06-30T09:15:00Z",
-        "request_id_prefix": "run",
-    }
+    arguments = RUN_FACTS | {"latency_ms": [1.0, 2.0, 3.0, 4.0]}  # one per row: cut like the rows
     chunks = PredictionLogChunks(features, predictions, chunk_rows=3, **arguments)
     whole = prediction_log_records(features, predictions, **arguments)
 

@@ -11,9 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, mlflow_client, run_kedro
 
 MODEL_NAME = "future-skills-model"
 # Training takes ~1 min alone, several when the 2 cores are shared.
@@ -36,12 +35,6 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
         f"kedro exited {result.returncode}\n--- stdout ---\n{result.stdout[-6000:]}"
         f"\n--- stderr ---\n{result.stderr[-6000:]}"
     )
-
-
-def mlflow_client(project: Path) -> MlflowClient:
-    """A client on the project's own SQLite store (tracking and registry)."""
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def clone_trained(template: Path, parent: Path) -> Path:

@@ -122,12 +122,7 @@ def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
             "monitoring_metrics_prom": PrometheusTextfileDataset(str(tmp_path / "metrics.prom")),
         }
     )
-    for name in pipeline.datasets():
-        if name.startswith("params:monitoring."):
-            value = params
-            for key in name.removeprefix("params:monitoring.").split("."):
-                value = value[key]
-            catalog[name] = MemoryDataset(value)
+    _add_monitoring_parameters(pipeline, catalog, params)
     SequentialRunner().run(pipeline, catalog)
 
     outcome = catalog.load("monitoring_pushgateway")
@@ -139,6 +134,16 @@ def test_a_production_monitoring_run_pushes_to_a_real_pushgateway(
     assert f'future_skills_health_status{{{labels},status="healthy"}} 1' in exposed
     # The same samples as the textfile.
     assert "future_skills_health_status_code 0.0" in (tmp_path / "metrics.prom").read_text()
+
+
+def _add_monitoring_parameters(pipeline, catalog: DataCatalog, params: dict) -> None:
+    """Every ``params:monitoring.<dotted.name>`` the pipeline reads, from ``params``."""
+    for name in pipeline.datasets():
+        if name.startswith("params:monitoring."):
+            value = params
+            for key in name.removeprefix("params:monitoring.").split("."):
+                value = value[key]
+            catalog[name] = MemoryDataset(value)
 
 
 def _run_monitoring(log_source, scenario, params, folder) -> tuple[dict, str]:
@@ -156,12 +161,7 @@ def _run_monitoring(log_source, scenario, params, folder) -> tuple[dict, str]:
             "skill_need_labels": MemoryDataset(scenario.labels),
         }
     )
-    for name in pipeline.datasets():
-        if name.startswith("params:monitoring."):
-            value = params
-            for key in name.removeprefix("params:monitoring.").split("."):
-                value = value[key]
-            catalog[name] = MemoryDataset(value)
+    _add_monitoring_parameters(pipeline, catalog, params)
     SequentialRunner().run(pipeline, catalog)
     prom = "".join(
         line

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from packaging.requirements import Requirement
 
 from future_skills_kedro.model_requirements import model_pip_requirements
-from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, mlflow_store, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, kedro_env, mlflow_client, mlflow_store, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +56,6 @@ EXPECTED_ARTIFACTS = {
 }
 
 
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
 def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> set[str]:
     found = set()
     for item in client.list_artifacts(run_id, path):
@@ -83,7 +78,7 @@ def trained_project(tmp_path_factory) -> Path:
 
 
 def test_training_run_logs_params_metrics_artifacts_and_registers(trained_project):
-    client = _client(trained_project)
+    client = mlflow_client(trained_project)
     experiment = client.get_experiment_by_name("model-training")
     assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
@@ -223,7 +218,7 @@ def test_the_model_declares_its_requirements_and_they_cover_mlflows_inference(
 
 def test_second_run_scores_the_champion_on_the_same_holdout(trained_project):
     _assert_ok(run_kedro(trained_project, "run", "--pipelines", "training"))
-    client = _client(trained_project)
+    client = mlflow_client(trained_project)
     experiment = client.get_experiment_by_name("model-training")
     latest = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"])[0]
     metrics = latest.data.metrics
@@ -248,7 +243,7 @@ def test_evaluation_pipeline_re_evaluates_the_champion(trained_project):
     assert 0 < report["models"]["champion"]["metrics"]["macro_f1"] < 1
     assert report["window"]["rows"] > 0
     assert (trained_project / "data/08_reporting/evaluation/metrics_by_quarter.png").exists()
-    client = _client(trained_project)
+    client = mlflow_client(trained_project)
     experiment = client.get_experiment_by_name("model-evaluation")
     run = client.search_runs([experiment.experiment_id])[0]
     assert "champion_macro_f1" in run.data.metrics
@@ -267,7 +262,7 @@ def test_a_run_from_train_classifier_refits_on_the_persisted_split(trained_proje
         )
     ]
     written = {path: path.exists() and path.stat().st_mtime_ns for path in upstream}
-    client = _client(trained_project)
+    client = mlflow_client(trained_project)
     versions_before = len(client.search_model_versions(f"name='{MODEL_NAME}'"))
 
     result = run_kedro(
@@ -314,5 +309,5 @@ def test_single_class_input_fails_before_anything_is_registered(project_copy):
     result = run_kedro(project_copy, "run", "--pipelines", "training")
     assert result.returncode != 0
     assert "single target class" in result.stdout + result.stderr
-    client = _client(project_copy)
+    client = mlflow_client(project_copy)
     assert client.search_model_versions(f"name='{MODEL_NAME}'") == []

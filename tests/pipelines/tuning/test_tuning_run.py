@@ -9,12 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 from kedro.config import OmegaConfigLoader
-from mlflow import MlflowClient
 
 from future_skills_kedro.contract import KEY_COLUMNS
 from future_skills_kedro.datagen import GeneratorConfig, generate, write
 from future_skills_kedro.settings import CONFIG_LOADER_ARGS
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, mlflow_client, run_kedro
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +29,6 @@ TINY_STUDY = ",".join(
         "tuning.search_space.max_iter.step=10",
     ]
 )
-
-
-def _client(project: Path) -> MlflowClient:
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def _small_project(parent: Path) -> Path:
@@ -58,7 +52,7 @@ def tuned_project(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 def test_each_trial_is_a_run_nested_under_the_study_run(tuned_project):
     project, _ = tuned_project
-    client = _client(project)
+    client = mlflow_client(project)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -86,7 +80,7 @@ def test_each_trial_is_a_run_nested_under_the_study_run(tuned_project):
 
 def test_the_parent_holds_the_best_trial(tuned_project):
     project, _ = tuned_project
-    client = _client(project)
+    client = mlflow_client(project)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     runs = client.search_runs([experiment.experiment_id])
     parent = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)
@@ -111,7 +105,7 @@ def test_the_parent_holds_the_best_trial(tuned_project):
 
 def test_the_best_values_are_where_training_reads_them(tuned_project):
     project, _ = tuned_project
-    client = _client(project)
+    client = mlflow_client(project)
     experiment = client.get_experiment_by_name(EXPERIMENT)
     parent = next(
         r
@@ -158,6 +152,8 @@ def test_an_impossible_study_fails_before_any_mlflow_run(tmp_path, params, named
     assert result.returncode == 2, result.stderr[-3000:]
     assert named in result.stderr
     assert "Traceback" not in result.stderr
-    experiment = _client(project).get_experiment_by_name(EXPERIMENT)
-    assert experiment is None or _client(project).search_runs([experiment.experiment_id]) == []
+    experiment = mlflow_client(project).get_experiment_by_name(EXPERIMENT)
+    assert (
+        experiment is None or mlflow_client(project).search_runs([experiment.experiment_id]) == []
+    )
     assert (project / "conf/base/parameters_tuned.yml").read_text() == before
