@@ -57,6 +57,27 @@ def test_categorical_scores_from_counts_are_the_scores_from_rows(method):
     assert from_counts["drifted"] == from_rows["drifted"]
 
 
+@pytest.mark.parametrize("method", CATEGORICAL_METHODS)
+def test_a_reference_given_as_counts_scores_as_its_rows(method):
+    """A previous window aggregated by Spark is the reference: counts on that side too."""
+    rng = np.random.default_rng(5)
+    reference = pd.Series(rng.choice(["a", "b", "c"], 2_000, p=[0.5, 0.3, 0.2]))
+    current = pd.Series(rng.choice(["a", "b", "c"], 1_000, p=[0.3, 0.3, 0.4]))
+    spec = drift.ColumnSpec("x", drift.CATEGORICAL, method, drift.METHODS[method][2])
+
+    from_rows = drift.test_column(reference, current, spec)
+    counted_reference = drift.Counts.of(reference, drift.CATEGORICAL)
+    from_counts = drift.counted_feature_drift(
+        {"x": counted_reference}, {"x": drift.Counts.of(current, drift.CATEGORICAL)}, [spec]
+    )["x"]
+    reference_only = drift.test_values(counted_reference, current, spec)
+
+    for result in (from_counts, reference_only):
+        assert result["score"] == pytest.approx(from_rows["score"], rel=1e-9, abs=1e-12)
+        assert result["drifted"] == from_rows["drifted"]
+        assert result["reference_rows"] == len(reference)
+
+
 def test_counts_from_pairs_in_any_order_are_sorted_and_a_missing_side_is_drift():
     counts = drift.Counts.from_pairs([3.0, 1.0, 2.0], [1, 5, 2], drift.NUMERIC)
     assert counts.values.tolist() == [1.0, 2.0, 3.0]

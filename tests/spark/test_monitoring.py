@@ -11,7 +11,7 @@ The real CLI on the committed sample: tests/pipelines/inference/test_spark_infer
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -25,7 +25,14 @@ from tests.pipelines.monitoring import scenarios
 pytestmark = pytest.mark.integration
 
 TOLERANCE = 1e-6
-OUTPUTS = ("monitoring_summary", "monitoring_metrics", "monitoring_metrics_prom")
+WINDOW_START = date.fromisoformat(scenarios.WINDOW_END) - timedelta(scenarios.WINDOW_DAYS - 1)
+PREVIOUS_END = (WINDOW_START - timedelta(1)).isoformat()
+OUTPUTS = (
+    "monitoring_summary",
+    "monitoring_metrics",
+    "monitoring_metrics_prom",
+    "monitoring_previous_predictions",
+)
 
 
 class _KeptDataset(MemoryDataset):
@@ -38,8 +45,12 @@ class _KeptDataset(MemoryDataset):
 @pytest.fixture(scope="module")
 def log_folder(tmp_path_factory):
     """The window's log files: production (shifted), shadow records, repeats, corrupt lines."""
-    scenario = scenarios.degrade_labels(scenarios.shift_features(scenarios.stationary(seed=3)), 0.1)
+    stationary = scenarios.stationary(seed=3)
+    scenario = scenarios.degrade_labels(scenarios.shift_features(stationary), 0.1)
     folder = tmp_path_factory.mktemp("spark_monitoring") / "logs"
+    # The week before the window, unshifted: the reference of drift.reference: previous_window.
+    before = scenarios.log_frame(stationary.world, stationary.production, end=PREVIOUS_END, seed=5)
+    append_prediction_logs(before, folder)
     production = scenario.predictions()
     append_prediction_logs(production, folder)
     # The same keys scored again later in the window: the last prediction of a key counts.
@@ -109,6 +120,13 @@ def _is_number(value) -> bool:
         pytest.param({"engine": "builtin"}, id="builtin-counts"),
         pytest.param({"engine": "evidently", "evidently_max_rows": 500}, id="evidently-sampled"),
         pytest.param({"engine": "evidently"}, id="evidently-all-rows"),
+        pytest.param(
+            {"engine": "builtin", "reference": "previous_window"}, id="previous-window-counts"
+        ),
+        pytest.param(
+            {"engine": "evidently", "evidently_max_rows": 500, "reference": "previous_window"},
+            id="previous-window-sampled",
+        ),
     ],
 )
 def test_spark_monitoring_summary_is_the_pandas_one(spark, log_folder, drift_settings):
@@ -138,6 +156,15 @@ def test_spark_monitoring_summary_is_the_pandas_one(spark, log_folder, drift_set
     assert spark_summary["performance_estimate"]["status"] == "estimated"
     sampled = drift_settings.get("evidently_max_rows") == 500
     assert spark_summary["drift"]["report"]["sampled"] is sampled
+    reference = spark_summary["drift"]["reference"]
+    if drift_settings.get("reference") == "previous_window":
+        # The week before, read and counted by Spark, not by the driver.
+        assert (reference["kind"], reference["note"]) == ("previous_window", None)
+        assert reference["rows"] == len(log_folder[1].production)
+        assert reference["end_date"] == PREVIOUS_END
+        previous = spark_run["monitoring_previous_predictions"]
+        assert not isinstance(previous, pd.DataFrame)
+        assert previous.feature_counts["trend_score"].total == reference["rows"]
 
 
 def test_an_empty_window_is_no_data_on_spark_too(spark, log_folder):

@@ -82,21 +82,33 @@ def _quarter_rows(reference: Any, kind: str, requested: str) -> tuple[pd.DataFra
     return frame, info
 
 
+def reference_rows(previous_window: Any) -> int:
+    """Rows of a previous window given as rows (a frame) or as counts (an object with
+    ``rows`` and ``feature_counts``: Spark's aggregates, whose rows stay on the executors)."""
+    if previous_window is None:
+        return 0
+    if hasattr(previous_window, "feature_counts"):
+        return int(previous_window.rows)
+    return len(previous_window)
+
+
 def select_reference(
     reference: Any,
     kind: str,
-    previous_window: pd.DataFrame | None = None,
+    previous_window: Any = None,
     previous_window_info: dict[str, Any] | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[Any, dict[str, Any]]:
     """The reference rows of ``kind`` and ``{kind, requested, start_date, end_date, rows,
-    note}``; ``kind`` is what was used (a fallback's ``note`` says why it differs)."""
+    note}``; ``kind`` is what was used (a fallback's ``note`` says why it differs).
+
+    ``previous_window``: rows, or counts (see :func:`reference_rows`), returned as given."""
     if kind not in REFERENCE_KINDS:
         raise ValueError(f"unknown drift reference {kind!r}: one of {', '.join(REFERENCE_KINDS)}")
     if kind == PREVIOUS_WINDOW:
-        if previous_window is not None and len(previous_window):
+        if reference_rows(previous_window):
             info = previous_window_info or {}
-            frame = previous_window
-            return frame, _described(kind, kind, frame, info.get("start"), info.get("end"))
+            described = _described(kind, kind, pd.DataFrame(), info.get("start"), info.get("end"))
+            return previous_window, described | {"rows": reference_rows(previous_window)}
         frame, info = _quarter_rows(reference, HOLDOUT, kind)
         span = previous_window_info or {}
         reason = (

@@ -655,17 +655,26 @@ def test_counts(reference: Counts, current: Counts, spec: ColumnSpec) -> dict[st
     return result | {"score": _finite(score), "drifted": spec.is_drifted(score)}
 
 
-def test_values(reference: pd.Series, current: pd.Series | Counts, spec: ColumnSpec) -> dict:
-    """One column's drift, the current side as rows or as :class:`Counts`."""
-    if isinstance(current, Counts):
-        return test_counts(Counts.of(reference, spec.kind), current, spec)
+def test_values(
+    reference: pd.Series | Counts, current: pd.Series | Counts, spec: ColumnSpec
+) -> dict:
+    """One column's drift, either side as rows or as :class:`Counts`."""
+    if isinstance(current, Counts) or isinstance(reference, Counts):
+        counted = [
+            side if isinstance(side, Counts) else Counts.of(side, spec.kind)
+            for side in (reference, current)
+        ]
+        return test_counts(*counted, spec)
     return test_column(reference, current, spec)
 
 
 def counted_feature_drift(
-    reference: pd.DataFrame, current: Mapping[str, Counts], specs: Sequence[ColumnSpec]
+    reference: pd.DataFrame | Mapping[str, Counts],
+    current: Mapping[str, Counts],
+    specs: Sequence[ColumnSpec],
 ) -> dict[str, dict[str, Any]]:
-    """:func:`builtin_feature_drift` with the current window as counts per feature."""
+    """:func:`builtin_feature_drift` with the current window as counts per feature, and the
+    reference as rows or as counts (a previous window aggregated by Spark)."""
     return {
         spec.name: test_values(reference[spec.name], current[spec.name], spec) for spec in specs
     }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from future_skills_kedro.contract import CATEGORICAL_FEATURES, NEED_LEVELS, NUME
 from future_skills_kedro.datasets.prediction_logs.files import log_files
 from future_skills_kedro.datasets.prediction_logs.reader import read_prediction_logs
 from future_skills_kedro.drift import scores as drift
+from future_skills_kedro.drift.reference import PREVIOUS_WINDOW
 from future_skills_kedro.pipelines.monitoring import nodes, performance
 from future_skills_kedro.pipelines.monitoring.window_aggregates import (
     PERFORMANCE_COLUMNS,
@@ -252,6 +254,72 @@ def _report_rows(records: DataFrame, rows: int, drift_params: Mapping[str, Any])
     return frame.rename(columns=lambda name: name.removeprefix("_drift_")), sampled
 
 
+def _read_files(files: list[Path], purposes: list[str]) -> DataFrame:
+    """The files' records (one task per daily file) and one ``_account`` row per file;
+    persisted: the caller unpersists it."""
+    tasks = pd.DataFrame(
+        {
+            "_file": np.arange(len(files), dtype="int32"),
+            "path": [str(path) for path in files],
+            "day": [path.stem.removeprefix("predictions_") for path in files],
+        }
+    )
+    tasks["day"] = pd.to_datetime(tasks["day"], format="%Y%m%d").dt.strftime("%Y-%m-%d")
+    return (
+        spark_session()
+        .createDataFrame(tasks)
+        .repartition(len(files))
+        .mapInPandas(
+            lambda batches: _read_log_files(batches, purposes, nodes.MAX_CORRUPT_EXAMPLES),
+            schema=_SCHEMA,
+        )
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+
+def _feature_counts(
+    records: DataFrame, categorical: list[str], numeric: list[str]
+) -> tuple[dict[str, drift.Counts], dict[str, drift.Counts]]:
+    """Counts per drift feature, and per extra column (two jobs: categorical, numeric)."""
+    counts = _value_counts(
+        records, [f"_drift_{n}" for n in CATEGORICAL_FEATURES] + categorical, drift.CATEGORICAL
+    ) | _value_counts(records, [f"_drift_{n}" for n in NUMERIC_FEATURES] + numeric, drift.NUMERIC)
+    features = {
+        name.removeprefix("_drift_"): counted
+        for name, counted in counts.items()
+        if name.startswith("_drift_")
+    }
+    return features, {name: counted for name, counted in counts.items() if name not in features}
+
+
+def aggregate_previous_window(
+    log_source: Any, window: Mapping[str, Any], drift_params: Mapping[str, Any]
+) -> tuple[WindowAggregates | pd.DataFrame, dict[str, Any]]:
+    """``nodes.load_previous_window`` on Spark: the window before the monitored one as
+    feature counts and a report sample (its rows stay on the executors), read only for
+    ``drift.reference: previous_window``."""
+    info = nodes.previous_window_info(window)
+    if drift_params["reference"] != PREVIOUS_WINDOW:
+        return pd.DataFrame(), info
+    files = log_files(
+        log_source.directory, date.fromisoformat(info["start"]), date.fromisoformat(info["end"])
+    )
+    aggregates = WindowAggregates(rows=0)
+    if files:
+        read = _read_files(files, list(window["purposes"]))
+        try:
+            records = read.where(F.col("_account").isNull())
+            aggregates.rows = records.count()
+            if aggregates.rows:
+                aggregates.feature_counts, _ = _feature_counts(records, [], [])
+                aggregates.report_rows, aggregates.sampled = _report_rows(
+                    records, aggregates.rows, drift_params
+                )
+        finally:
+            read.unpersist()
+    return aggregates, info | {"read": True, "predictions": aggregates.rows}
+
+
 def aggregate_window(
     log_source: Any,
     window: Mapping[str, Any],
@@ -261,18 +329,9 @@ def aggregate_window(
 ) -> tuple[WindowAggregates, dict[str, Any]]:
     """The window's logs read and aggregated by Spark: its aggregates and the summary's
     ``window`` (``engine: spark``)."""
-    spark = spark_session()
     start, end = nodes.resolve_window(window)
     purposes = list(window["purposes"])
     files = log_files(log_source.directory, start, end)
-    tasks = pd.DataFrame(
-        {
-            "_file": np.arange(len(files), dtype="int32"),
-            "path": [str(path) for path in files],
-            "day": [path.stem.removeprefix("predictions_") for path in files],
-        }
-    )
-    tasks["day"] = pd.to_datetime(tasks["day"], format="%Y%m%d").dt.strftime("%Y-%m-%d")
     if not files:
         info = nodes.window_info(
             window,
@@ -288,15 +347,7 @@ def aggregate_window(
         )
         return WindowAggregates(rows=0), info
 
-    read = (
-        spark.createDataFrame(tasks)
-        .repartition(len(files))
-        .mapInPandas(
-            lambda batches: _read_log_files(batches, purposes, nodes.MAX_CORRUPT_EXAMPLES),
-            schema=_SCHEMA,
-        )
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
+    read = _read_files(files, purposes)
     try:
         accounts = read.where(F.col("_account").isNotNull()).select("_file", "_account").toPandas()
         records = read.where(F.col("_account").isNull())
@@ -312,20 +363,9 @@ def aggregate_window(
         versions = records.groupBy("_version").count().toPandas()
         aggregates = WindowAggregates(rows=rows, daily=daily)
         if rows:
-            counts = _value_counts(
-                records,
-                [f"_drift_{n}" for n in CATEGORICAL_FEATURES] + ["prediction"],
-                drift.CATEGORICAL,
-            ) | _value_counts(
-                records,
-                [f"_drift_{n}" for n in NUMERIC_FEATURES] + [CONFIDENCE_COLUMN],
-                drift.NUMERIC,
+            aggregates.feature_counts, counts = _feature_counts(
+                records, categorical=["prediction"], numeric=[CONFIDENCE_COLUMN]
             )
-            aggregates.feature_counts = {
-                name.removeprefix("_drift_"): counted
-                for name, counted in counts.items()
-                if name.startswith("_drift_")
-            }
             aggregates.class_counts = counts["prediction"]
             aggregates.confidence_counts = counts[CONFIDENCE_COLUMN]
             aggregates.mean_confidence = float(

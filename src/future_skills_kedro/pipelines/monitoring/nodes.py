@@ -207,14 +207,19 @@ def load_previous_window(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The window just before the monitored one, read only for ``drift.reference:
     previous_window`` (otherwise an empty frame: no second read of the logs)."""
+    info = previous_window_info(window)
+    if drift_params["reference"] != drift_reference.PREVIOUS_WINDOW:
+        return pd.DataFrame(), info
+    read = log_source.read(info["start"], info["end"], purposes=list(window["purposes"]))
+    return read.frame, info | {"read": True, "predictions": len(read.frame)}
+
+
+def previous_window_info(window: Mapping[str, Any]) -> dict[str, Any]:
+    """The span of the window just before the monitored one (as long as it), not yet read."""
     start, _ = resolve_window(window)
     end = start - timedelta(days=1)
     first = end - timedelta(days=window["days"] - 1)
-    info = {"start": first.isoformat(), "end": end.isoformat(), "read": False, "predictions": 0}
-    if drift_params["reference"] != drift_reference.PREVIOUS_WINDOW:
-        return pd.DataFrame(), info
-    read = log_source.read(first.isoformat(), end.isoformat(), purposes=list(window["purposes"]))
-    return read.frame, info | {"read": True, "predictions": len(read.frame)}
+    return {"start": first.isoformat(), "end": end.isoformat(), "read": False, "predictions": 0}
 
 
 def _thresholds_info(
@@ -314,7 +319,12 @@ def feature_drift_of(
         logger.warning("monitoring drift: %s", note)
     if reference_info["note"]:
         logger.warning("monitoring drift: %s", reference_info["note"])
-    ref = drift.prepare_features(reference_rows, specs)
+    # A previous window aggregated by Spark: scored from its counts, drawn from its sample.
+    reference_counts = getattr(reference_rows, "feature_counts", None)
+    reference_sampled = reference_counts is not None and reference_rows.sampled
+    ref = drift.prepare_features(
+        reference_rows.report_rows if reference_counts is not None else reference_rows, specs
+    )
     engine = params["engine"]
     max_rows = params["evidently_max_rows"]
     share_threshold = params["dataset_drift_share"]
@@ -335,19 +345,24 @@ def feature_drift_of(
             report["error"] = fallback_reason
         else:
             report |= {"engine": "evidently", "current_rows": len(report_rows), "sampled": sampled}
-            if sampled:
+            if sampled or reference_sampled:
+                drawn = [(len(report_rows), current.rows, "current")] if sampled else []
+                if reference_sampled:
+                    drawn.append((len(ref), reference_info["rows"], "reference"))
+                samples = " and ".join(f"{n:,} of {all_:,} {side} rows" for n, all_, side in drawn)
                 report_html = drift.add_banner(
                     report_html,
-                    f"Evidently report drawn from a uniform sample of {len(report_rows):,} of "
-                    f"{current.rows:,} current rows. The verdicts in monitoring_summary.json are "
-                    "computed on all rows.",
+                    f"Evidently report drawn from a uniform sample of {samples}. The verdicts "
+                    "in monitoring_summary.json are computed on all rows.",
                 )
             else:
                 features = evidently_features
 
     decided_by = "evidently" if features is not None else "builtin"
     if features is None:
-        features = current.feature_drift(ref, specs)
+        features = current.feature_drift(
+            reference_counts if reference_counts is not None else ref, specs
+        )
     if report_html is None:
         reason = (
             "Evidently is disabled (monitoring.drift.engine: builtin)."
@@ -365,7 +380,7 @@ def feature_drift_of(
         "reason": None,
         "engine": decided_by,
         "fallback_reason": fallback_reason,
-        "rows": {"reference": len(ref), "current": current.rows},
+        "rows": {"reference": reference_info["rows"], "current": current.rows},
         "reference": reference_info,
         "thresholds": _thresholds_info(reference, sources, note),
         "features": {

@@ -33,9 +33,13 @@ def create_pipeline(engine: str = "pandas", **kwargs) -> Pipeline:
     window = "monitoring_predictions"
     if engine == "spark":
         from future_skills_kedro.pipelines.monitoring import window_aggregates as on_aggregates
-        from future_skills_kedro.spark.monitoring import aggregate_window
+        from future_skills_kedro.spark.monitoring import (
+            aggregate_previous_window,
+            aggregate_window,
+        )
 
         window = "monitoring_window_aggregates"
+        read_previous = aggregate_previous_window
         read = node(
             aggregate_window,
             inputs=[
@@ -62,13 +66,14 @@ def create_pipeline(engine: str = "pandas", **kwargs) -> Pipeline:
             name="load_prediction_window",
             tags=["window"],
         )
+        read_previous = load_previous_window
         feature_drift, prediction_drift = detect_feature_drift, detect_prediction_drift
         evaluate, estimate = evaluate_performance, estimate_performance
     return pipeline(
         [
             read,
             node(
-                load_previous_window,
+                read_previous,
                 inputs=[
                     "monitoring_prediction_logs",
                     "params:monitoring.window",
