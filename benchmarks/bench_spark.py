@@ -17,8 +17,10 @@ rows is then N / 3 (role, skill) pairs times 3 horizons.
 Each run is one process, so its peak memory is its own: ``driver_peak_mb`` is the Python
 driver's peak RSS; for Spark ``jvm_peak_mb`` is the local-mode JVM's (driver and executor in
 one JVM here), and the Python workers are executor-side memory (not counted). Measured:
-snapshot features + row checks + scoring + predictions written (Parquet). Prediction-log
-records are not part of it (they go through the driver to the daily files in both paths).
+snapshot features + row checks + scoring + predictions written (Parquet), and with
+``--logs`` the prediction-log records appended to the daily files too (pandas: built in
+chunks and appended by the driver; Spark: checked, encoded and staged by the executors, the
+driver appends the parts).
 """
 
 from __future__ import annotations
@@ -108,7 +110,11 @@ def _champion(project: Path):
     return champion, model
 
 
-def run_pandas(project: Path, paths: dict[str, Path], out: Path) -> dict:
+PURPOSE = {"purpose": "production"}
+
+
+def run_pandas(project: Path, paths: dict[str, Path], out: Path, logs: bool) -> dict:
+    from future_skills_kedro.datasets import append_prediction_logs
     from future_skills_kedro.pipelines.inference import nodes
 
     champion, model = _champion(project)
@@ -120,6 +126,9 @@ def run_pandas(project: Path, paths: dict[str, Path], out: Path) -> dict:
     scores, stats = nodes.score_snapshot(model, scorable, quality)
     predictions = nodes.build_predictions(scorable, scores, unseen, champion, stats)
     predictions.to_parquet(out / "predictions.parquet", index=False)
+    if logs:
+        records = nodes.build_prediction_log(scorable, scores, champion, stats, PURPOSE, 100_000)
+        append_prediction_logs(records, out / "logs")
     return {"rows": len(predictions), "seconds": time.perf_counter() - started}
 
 
@@ -136,9 +145,12 @@ def _jvm_peak_mb() -> float | None:
     return None
 
 
-def run_spark(project: Path, paths: dict[str, Path], out: Path, master: str) -> dict:
+def run_spark(project: Path, paths: dict[str, Path], out: Path, master: str, logs: bool) -> dict:
     from future_skills_kedro.spark import inference
-    from future_skills_kedro.spark.datasets import SparkPredictionsDataset
+    from future_skills_kedro.spark.datasets import (
+        SparkPredictionLogDataset,
+        SparkPredictionsDataset,
+    )
     from future_skills_kedro.spark.session import spark_settings, start_session
 
     champion, model = _champion(project)
@@ -172,6 +184,9 @@ def run_spark(project: Path, paths: dict[str, Path], out: Path, master: str) -> 
     SparkPredictionsDataset(str(out / "predictions")).save(
         inference.write_spark_predictions(predictions)
     )
+    if logs:
+        records = inference.build_spark_prediction_log(scored, champion, stats, PURPOSE)
+        SparkPredictionLogDataset(str(out / "logs")).save(records)
     seconds = time.perf_counter() - started
     return {
         "rows": stats["rows"],
@@ -181,21 +196,31 @@ def run_spark(project: Path, paths: dict[str, Path], out: Path, master: str) -> 
     }
 
 
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 24), b""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--engine", choices=("spark", "pandas"), required=True)
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--logs", action="store_true", help="write the prediction logs too")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_spark_") as tmp:
         folder = Path(tmp)
         paths = scaled_tables(args.project.resolve(), args.rows, folder)
         before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if args.engine == "pandas":
-            result = run_pandas(args.project.resolve(), paths, folder)
+            result = run_pandas(args.project.resolve(), paths, folder, args.logs)
         else:
-            result = run_spark(args.project.resolve(), paths, folder, args.master)
+            result = run_spark(args.project.resolve(), paths, folder, args.master, args.logs)
+        if args.logs:
+            written = sorted((folder / "logs").glob("predictions_*.jsonl"))
+            result["log_bytes"] = sum(path.stat().st_size for path in written)
+            result["log_lines"] = sum(_lines(path) for path in written)
         result |= {
             "engine": args.engine,
             "rows_per_second": result["rows"] / result["seconds"],

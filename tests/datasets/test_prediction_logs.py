@@ -222,6 +222,48 @@ def test_chunks_of_a_run_are_written_all_or_nothing(tmp_path):
     ]
 
 
+def test_parts_staged_by_other_writers_commit_as_the_same_bytes(tmp_path):
+    """Spark's executors stage parts (one per task and day); the commit appends the listed
+    ones in part order: the same day files as one writer appending the same records."""
+    stamps = ["2025-06-30T23:00:00Z"] * 70 + ["2025-07-01T01:00:00Z"] * 50
+    records = log_records(120).assign(timestamp=stamps)
+    append_prediction_logs(records, tmp_path / "one_writer")
+
+    staging = tmp_path / "logs" / ".staging-run"
+    listed = []
+    for part, rows in (("part-00001", slice(60, 120)), ("part-00000", slice(0, 60))):
+        chunk = records.iloc[rows]
+        halves = [(chunk.iloc[:25], rows.start), (chunk.iloc[25:], rows.start + 25)]
+        written = writer_module.stage_prediction_logs(halves, staging, part)
+        listed += [(day, part, count) for day, count in written.items()]
+    # A leftover of a failed attempt is never read: only the listed parts are.
+    (staging / "20250630" / "part-00002.jsonl").write_text("{not a record\n")
+
+    written = append_prediction_logs(
+        writer_module.StagedPredictionLogs(staging, tuple(listed)), tmp_path / "logs"
+    )
+
+    assert written == {
+        tmp_path / "logs" / "predictions_20250630.jsonl": 70,
+        tmp_path / "logs" / "predictions_20250701.jsonl": 50,
+    }
+    for name in ("predictions_20250630.jsonl", "predictions_20250701.jsonl"):
+        expected = (tmp_path / "one_writer" / name).read_bytes()
+        assert (tmp_path / "logs" / name).read_bytes() == expected
+
+
+def test_a_staged_part_with_an_invalid_record_is_not_left_behind(tmp_path):
+    broken = log_records(10)
+    broken["prediction"] = broken["prediction"].astype(object)
+    broken.loc[7, "prediction"] = 42
+
+    batches = [(log_records(10, "first"), 20), (broken, 30)]  # the first one is encoded
+    with pytest.raises(PredictionLogError, match=r"record 37 \(request_id batch-7\)"):
+        writer_module.stage_prediction_logs(batches, tmp_path, "part-00000")
+
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 10_000)  # ~10 records in memory
     monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 8)

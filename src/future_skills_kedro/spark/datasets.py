@@ -1,4 +1,5 @@
-"""Predictions written by Spark's executors: Parquet partitioned by as_of_date and horizon.
+"""What Spark's executors write: predictions (Parquet partitioned by as_of_date and horizon)
+and the prediction-log records (part files the driver commits to the day files).
 
 A run writes to a temporary sibling folder and commits by renames at the end, through
 Hadoop's FileSystem (local disk, HDFS; an object store's rename is a copy, see docs/spark.md):
@@ -80,6 +81,83 @@ class SparkPredictionsDataset(AbstractDataset):
         return {"path": self._path, "partitioned_by": list(PARTITION_COLUMNS)}
 
 
+class SparkPredictionLogDataset(AbstractDataset):
+    """The daily prediction-log files, the records written by Spark's executors.
+
+    Each task checks and encodes its partition's records with the project's writer
+    (``stage_prediction_logs``) into part files of a staging folder inside the log folder;
+    the driver collects only the list of parts and appends them to the day files in row
+    order with ``append_prediction_logs``: under the same lock, all or nothing, with the
+    same bytes as the pandas path. A failed job or commit leaves the day files as they were
+    and removes the staging folder. The executors write by path: on a cluster the log
+    folder must be on a file system they all mount (docs/spark.md). ``load`` is the base
+    dataset's (the pandas reader).
+    """
+
+    def __init__(
+        self, path: str, *, fsync: bool = True, metadata: dict[str, Any] | None = None
+    ) -> None:
+        from future_skills_kedro.datasets import PredictionLogDataset
+
+        self._path = str(path)
+        self._fsync = fsync
+        self._reader = PredictionLogDataset(path)
+        self.metadata = metadata
+
+    def save(self, data) -> None:
+        import shutil
+        from pathlib import Path
+
+        from future_skills_kedro.datasets.prediction_logs.writer import (
+            StagedPredictionLogs,
+            append_prediction_logs,
+            stage_prediction_logs,
+        )
+
+        directory = Path(self._path).resolve()
+        new_folder = not directory.exists()
+        staging = directory / f".staging-{uuid.uuid4().hex[:12]}"
+        folder, scored_at = str(staging), data.scored_at
+
+        def stage(batches):
+            import pandas as pd
+            from pyspark import TaskContext
+
+            part = f"part-{TaskContext.get().partitionId():05d}"
+
+            def frames():
+                for batch in batches:
+                    first = int(batch["_row"].iloc[0]) if len(batch) else 0
+                    records = batch.drop(columns="_row")
+                    records.insert(0, "timestamp", pd.Timestamp(scored_at))
+                    yield records, first
+
+            written = stage_prediction_logs(frames(), Path(folder), part)
+            yield pd.DataFrame({"day": list(written), "part": part, "rows": list(written.values())})
+
+        try:
+            parts = data.records.mapInPandas(stage, "day string, part string, rows long")
+            listed = tuple((r["day"], r["part"], int(r["rows"])) for r in parts.collect())
+            append_prediction_logs(
+                StagedPredictionLogs(staging, listed), directory, fsync=self._fsync
+            )
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if new_folder:
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def load(self):
+        return self._reader.load()
+
+    def _exists(self) -> bool:
+        return self._reader.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": self._path, "written_by": "spark executors"}
+
+
 def read_spark_predictions(path: str):
     """The folder as one pandas frame, in the pandas path's dtypes and row order (no Spark)."""
     import pandas as pd
@@ -99,4 +177,9 @@ def read_spark_predictions(path: str):
     return frame.sort_values(keys[:3], kind="stable").reset_index(drop=True)
 
 
-__all__ = ["PARTITION_COLUMNS", "SparkPredictionsDataset", "read_spark_predictions"]
+__all__ = [
+    "PARTITION_COLUMNS",
+    "SparkPredictionLogDataset",
+    "SparkPredictionsDataset",
+    "read_spark_predictions",
+]

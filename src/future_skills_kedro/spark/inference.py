@@ -14,8 +14,9 @@ Nothing here re-implements a rule of the pandas path. Spark distributes; pandas 
 Row positions (the ``<batch_id>-<row>`` of a request id) are the pandas path's: the rank of
 the row in (job_role_id, skill_id, horizon_years) order, from per-role counts (a few hundred
 numbers on the driver) and a row number within the role. Only small results reach the
-driver: counts, rejected rows, the recommendation plan; predictions are written by the
-executors, and prediction-log records stream to the log writer one partition at a time.
+driver: counts, rejected rows, the recommendation plan; predictions and prediction-log
+records are written by the executors (the logs as part files the driver appends to the day
+files at the end, all or nothing: ``SparkPredictionLogDataset``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pickle
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -474,30 +476,15 @@ def _flat_schema() -> T.StructType:
     return T.StructType(fields)
 
 
-class _LogChunks:
-    """The run's prediction-log records, one partition at a time (what the log writer takes).
+@dataclass(frozen=True)
+class SparkLogRecords:
+    """The run's prediction-log records on the executors (flat record columns but the
+    timestamp, plus ``_row``), range-partitioned and sorted by row: what
+    ``SparkPredictionLogDataset`` stages there and commits. ``scored_at``: every record's
+    timestamp."""
 
-    An iterable, not a generator: Kedro hands it to ``PredictionLogDataset.save`` whole, which
-    appends every chunk all or nothing.
-    """
-
-    def __init__(self, records: DataFrame, scored_at: str) -> None:
-        self._records = records
-        self._scored_at = pd.Timestamp(scored_at)
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        # Built once (persisted), then read back one partition per job, in row order.
-        tagged = self._records.withColumn("_partition", F.spark_partition_id()).persist()
-        try:
-            partitions = sorted(row[0] for row in tagged.select("_partition").distinct().collect())
-            for partition in partitions:
-                frame = tagged.where(F.col("_partition") == partition).drop("_partition")
-                frame = frame.toPandas().sort_values("_row", kind="stable")
-                frame = frame.drop(columns="_row").reset_index(drop=True)
-                frame.insert(0, "timestamp", pd.Series([self._scored_at] * len(frame)))
-                yield frame
-        finally:
-            tagged.unpersist()
+    records: DataFrame
+    scored_at: str
 
 
 def build_spark_prediction_log(
@@ -505,8 +492,8 @@ def build_spark_prediction_log(
     champion: dict[str, Any],
     scoring_stats: dict[str, Any],
     scoring_purpose: dict[str, Any],
-) -> _LogChunks:
-    """``prediction_log_records`` per Arrow batch; the records stream to the log writer."""
+) -> SparkLogRecords:
+    """``prediction_log_records`` per Arrow batch; the executors write them (the dataset)."""
     batch_id = scoring_stats["batch_id"]
 
     def records_of(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -532,7 +519,9 @@ def build_spark_prediction_log(
     ordered = scored.repartitionByRange(
         max(1, scored.rdd.getNumPartitions()), POSITION
     ).sortWithinPartitions(POSITION)
-    return _LogChunks(ordered.mapInPandas(records_of, schema=schema), scoring_stats["scored_at"])
+    return SparkLogRecords(
+        ordered.mapInPandas(records_of, schema=schema), scoring_stats["scored_at"]
+    )
 
 
 def recommend_on_spark(scored: DataFrame, recommendations: dict[str, Any]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_mlflow.io.models import MlflowModelRegistryDataset
 
-from future_skills_kedro.datasets import PredictionLogDataset, read_prediction_logs
+from future_skills_kedro.datasets import read_prediction_logs
 from future_skills_kedro.datasets.registered_model import RegisteredModelVersionDataset
 from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
 from future_skills_kedro.pipelines.inference import create_spark_pipeline
@@ -86,10 +86,13 @@ def spark_catalog(project: Path, outputs: Path, env: str = "spark") -> DataCatal
         datasets[name] = MemoryDataset(copy_mode="assign")
     datasets["spark_predictions"] = MemoryDataset(copy_mode="assign")
     datasets["champion_pyfunc"] = MemoryDataset(copy_mode="assign")
-    from future_skills_kedro.spark.datasets import SparkPredictionsDataset
+    from future_skills_kedro.spark.datasets import (
+        SparkPredictionLogDataset,
+        SparkPredictionsDataset,
+    )
 
     datasets["predictions"] = SparkPredictionsDataset(str(outputs / "predictions"))
-    datasets["prediction_log_batch"] = PredictionLogDataset(path=str(outputs / "logs"))
+    datasets["prediction_log_batch"] = SparkPredictionLogDataset(str(outputs / "logs"))
     catalog = DataCatalog(datasets)
     for name, value in catalog_entries(parameters).items():
         catalog[name] = value
@@ -250,6 +253,79 @@ def test_a_failed_write_leaves_the_previous_predictions_and_no_partial_files(
         dataset.save(broken)
     pd.testing.assert_frame_equal(read_spark_predictions(target), before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["predictions"]
+
+
+def _logged_records(spark, logs: Path, fail):
+    """The Spark run's logged records back on Spark (two partitions, in row order), through
+    ``fail(batch)`` on the executors: what the log dataset stages and commits."""
+    from pyspark.sql import types as T
+
+    from future_skills_kedro.spark.inference import SparkLogRecords, _flat_schema
+
+    read = read_prediction_logs(logs)
+    frame = read.frame.drop(columns="timestamp").assign(_row=np.arange(len(read.frame)))
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
+    frame = frame.astype({c: object for c in text})
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"]).astype("datetime64[us]")
+    schema = _flat_schema().add("_row", T.LongType())
+    records = spark.createDataFrame(frame.loc[:, schema.fieldNames()], schema=schema)
+
+    def through(batches):
+        for batch in batches:
+            fail(batch)
+            yield batch
+
+    ordered = records.repartitionByRange(2, "_row").sortWithinPartitions("_row")
+    stamp = read.frame["timestamp"].iloc[0].isoformat()
+    return SparkLogRecords(ordered.mapInPandas(through, schema=schema), stamp), read.frame
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
+def test_executors_write_the_logs_a_retried_task_once(both_paths, spark, tmp_path):
+    """Each task stages its records; a task failing once is retried and its part rewritten
+    whole, so every record is appended exactly once, in row order, as the pandas writer's."""
+    from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
+
+    _, outputs, _ = both_paths
+    marker = tmp_path / "failed-once"
+
+    def fails_once(batch):
+        if int(batch["_row"].iloc[0]) > 0 and not marker.exists():
+            marker.write_text("the first attempt failed")
+            raise RuntimeError("injected executor failure")
+
+    records, expected = _logged_records(spark, outputs / "logs", fails_once)
+    target = tmp_path / "logs"
+    SparkPredictionLogDataset(str(target)).save(records)
+
+    assert marker.exists(), "no task failed: the fault was not injected"
+    written = read_prediction_logs(target).frame
+    pd.testing.assert_frame_equal(written, expected)
+    assert sorted(_files(target)) == sorted(_files(outputs / "logs"))  # no staging left
+    assert _files(target) == _files(outputs / "logs")  # byte for byte
+
+
+def test_a_failed_log_write_appends_nothing_and_leaves_no_staging(both_paths, spark, tmp_path):
+    from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
+
+    _, outputs, _ = both_paths
+    target = tmp_path / "logs"
+    target.mkdir()
+    for path in (outputs / "logs").iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    before = _files(target)
+
+    def second_partition_fails(batch):
+        if int(batch["_row"].iloc[0]) > 0:
+            raise RuntimeError("injected failure in one task")
+
+    records, _ = _logged_records(spark, outputs / "logs", second_partition_fails)
+    with pytest.raises(Exception, match="injected failure in one task"):
+        SparkPredictionLogDataset(str(target)).save(records)
+    assert _files(target) == before
 
 
 def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, tmp_path):

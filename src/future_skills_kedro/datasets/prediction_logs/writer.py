@@ -10,6 +10,8 @@
 3. The lines are staged per UTC day, in memory up to ``_SPOOL_BYTES`` for the whole run
    and in one unnamed file in the log folder beyond, so a run given as an iterable of chunks
    is written in bounded memory.
+   A run whose lines were staged elsewhere (Spark's executors: :func:`stage_prediction_logs`
+   writes part files, :class:`StagedPredictionLogs` lists them) is committed the same way.
 4. Commit: each day file is opened with O_APPEND and locked with ``flock(LOCK_EX)`` in path
    order (two runs spanning the same days cannot deadlock); the staged bytes are appended and
    fsynced. Any failure truncates every touched file back to its size before the run, so a
@@ -23,9 +25,11 @@ import fcntl
 import io
 import os
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, suppress
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
@@ -143,6 +147,82 @@ class _Staging:
             self.spill.close()
 
 
+def stage_prediction_logs(
+    batches: Iterable[tuple[pd.DataFrame, int]], folder: Path, part: str
+) -> dict[str, int]:
+    """Check and encode records as :func:`append_prediction_logs` does, into part files of
+    ``folder`` (``<YYYYMMDD>/<part>.jsonl``) instead of the day files; returns rows per day.
+
+    For writers that are not the committing process (one Spark task per ``part``).
+    ``batches``: (flat record frame, number of its first record in the run, for error
+    messages). A part is written under a temporary name and renamed when complete, so a
+    retried task rewrites it whole and a failed one leaves no part behind. Nothing is
+    appended to a day file here: :class:`StagedPredictionLogs` lists the parts to commit.
+    """
+    handles: dict[str, IO[bytes]] = {}
+    rows: dict[str, int] = {}
+    temporary = f".{part}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        for records, first_record in batches:
+            if not len(records):
+                continue
+            table = record_table(records, first_record)
+            days = _utc_days(table)
+            unique_days = np.unique(days)
+            for day in unique_days:
+                name = f"{day.astype(date):%Y%m%d}"
+                one_day = len(unique_days) == 1
+                day_rows = table if one_day else table.filter(pa.array(days == day))
+                if name not in handles:
+                    (folder / name).mkdir(parents=True, exist_ok=True)
+                    handles[name] = open(folder / name / temporary, "wb")  # noqa: SIM115
+                for start in range(0, day_rows.num_rows, _ENCODE_ROWS):
+                    handles[name].write(encode_lines(day_rows.slice(start, _ENCODE_ROWS)))
+                rows[name] = rows.get(name, 0) + day_rows.num_rows
+        for name, handle in handles.items():
+            handle.close()
+            os.replace(folder / name / temporary, folder / name / f"{part}.jsonl")
+        return rows
+    except BaseException:
+        for name, handle in handles.items():
+            handle.close()
+            with suppress(OSError):
+                os.unlink(folder / name / temporary)
+        raise
+
+
+@dataclass(frozen=True)
+class StagedPredictionLogs:
+    """A run's lines, checked and encoded into part files by :func:`stage_prediction_logs`
+    (``folder/<YYYYMMDD>/<part>.jsonl``); ``parts``: (day, part, rows) of every part the run
+    wrote. :func:`append_prediction_logs` appends each day's parts in part order, all or
+    nothing, as it does a run it encoded itself; only the listed parts are read."""
+
+    folder: Path
+    parts: tuple[tuple[str, str, int], ...]
+
+
+class _StagedParts:
+    """:class:`StagedPredictionLogs` as ``_commit`` reads a staging: bytes per day file."""
+
+    def __init__(self, directory: Path, staged: StagedPredictionLogs) -> None:
+        self.parts: dict[Path, list[Path]] = {}
+        self.rows: dict[Path, int] = {}
+        for day, part, rows in sorted(staged.parts):
+            path = log_path(directory, datetime.strptime(day, "%Y%m%d").date())
+            self.parts.setdefault(path, []).append(staged.folder / day / f"{part}.jsonl")
+            self.rows[path] = self.rows.get(path, 0) + int(rows)
+
+    def chunks(self, path: Path) -> Iterator[bytes]:
+        for part in self.parts[path]:
+            with part.open("rb") as handle:
+                while data := handle.read(_COPY_BYTES):
+                    yield data
+
+    def close(self) -> None:
+        """The part files belong to whoever staged them (they remove their folder)."""
+
+
 def _write_all(fd: int, data: bytes | memoryview) -> None:
     """os.write until every byte is written (a single call may write fewer)."""
     view = memoryview(data)
@@ -161,7 +241,7 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _commit(staging: _Staging, fsync: bool) -> None:
+def _commit(staging: _Staging | _StagedParts, fsync: bool) -> None:
     """Append each day's staged bytes under an exclusive lock; on any failure undo every file."""
     opened: list[tuple[int, int]] = []  # fd, size before this run
     created = False
@@ -194,7 +274,7 @@ def _commit(staging: _Staging, fsync: bool) -> None:
 
 
 def append_prediction_logs(
-    batches: pd.DataFrame | Iterable[pd.DataFrame],
+    batches: pd.DataFrame | Iterable[pd.DataFrame] | StagedPredictionLogs,
     directory: str | os.PathLike[str] = DEFAULT_LOG_DIRECTORY,
     *,
     fsync: bool = True,
@@ -204,16 +284,18 @@ def append_prediction_logs(
     ``batches``: one flat record frame (see :mod:`future_skills_kedro.prediction_log`) or an
     iterable of them, e.g. the chunks of a run scored chunk by chunk: memory stays bounded
     by one chunk, and the whole run is still written all or nothing (an invalid record or an
-    error in any chunk writes nothing at all).
+    error in any chunk writes nothing at all); or the parts another process staged
+    (:class:`StagedPredictionLogs`).
     """
     target = Path(directory)
     if isinstance(batches, pd.DataFrame):
         batches = [batches]
     new_folder = not target.exists()
-    staging = _Staging(target)
+    staged = isinstance(batches, StagedPredictionLogs)
+    staging = _StagedParts(target, batches) if staged else _Staging(target)
     try:
         first_record = 0  # errors number a record within the whole run, not its chunk
-        for records in batches:
+        for records in [] if staged else batches:
             if len(records):
                 staging.add(record_table(records, first_record))
             first_record += len(records)
