@@ -42,14 +42,14 @@ def champion_holdout_quarters(reference: Any) -> list[str]:
 
 
 def _described(
-    kind: str, requested: str, frame: pd.DataFrame, start: str | None, end: str | None
+    kind: str, requested: str, rows: int, start: str | None, end: str | None
 ) -> dict[str, Any]:
     return {
         "kind": kind,
         "requested": requested,
         "start_date": start,
         "end_date": end,
-        "rows": len(frame),
+        "rows": rows,
         "note": None,
     }
 
@@ -74,7 +74,7 @@ def _quarter_rows(reference: Any, kind: str, requested: str) -> tuple[pd.DataFra
     info = _described(
         kind,
         requested,
-        frame,
+        len(frame),
         str(picked.min()) if len(picked) else None,
         str(picked.max()) if len(picked) else None,
     )
@@ -105,10 +105,10 @@ def select_reference(
     if kind not in REFERENCE_KINDS:
         raise ValueError(f"unknown drift reference {kind!r}: one of {', '.join(REFERENCE_KINDS)}")
     if kind == PREVIOUS_WINDOW:
-        if reference_rows(previous_window):
+        rows = reference_rows(previous_window)
+        if rows:
             info = previous_window_info or {}
-            described = _described(kind, kind, pd.DataFrame(), info.get("start"), info.get("end"))
-            return previous_window, described | {"rows": reference_rows(previous_window)}
+            return previous_window, _described(kind, kind, rows, info.get("start"), info.get("end"))
         frame, info = _quarter_rows(reference, HOLDOUT, kind)
         span = previous_window_info or {}
         reason = (

@@ -85,6 +85,21 @@ def _utc_days(table: pa.Table) -> np.ndarray:
     return stamps.astype("datetime64[us]").astype("datetime64[D]")
 
 
+def _encoded_by_day(table: pa.Table) -> Iterator[tuple[date, int, bytes]]:
+    """(UTC day, rows, their NDJSON lines) per day of each ``_ENCODE_ROWS`` slice of
+    ``table``, in row order within each day."""
+    days = _utc_days(table)
+    unique_days = np.unique(days)
+    for start in range(0, table.num_rows, _ENCODE_ROWS):
+        chunk = table.slice(start, _ENCODE_ROWS)
+        chunk_days = days[start : start + _ENCODE_ROWS]
+        for day in unique_days:
+            mask = pa.array(chunk_days == day)
+            part = chunk if len(unique_days) == 1 else chunk.filter(mask)
+            if part.num_rows:
+                yield day.astype(date), part.num_rows, encode_lines(part)
+
+
 class _Staging:
     """A run's encoded lines per day file: in memory up to ``_SPOOL_BYTES`` in all, the rest
     in one unnamed file in the log folder (same file system; gone when closed or if the
@@ -99,20 +114,11 @@ class _Staging:
         self.spill: IO[bytes] | None = None
 
     def add(self, table: pa.Table) -> None:
-        days = _utc_days(table)
-        unique_days = np.unique(days)
-        for start in range(0, table.num_rows, _ENCODE_ROWS):
-            chunk = table.slice(start, _ENCODE_ROWS)
-            chunk_days = days[start : start + _ENCODE_ROWS]
-            for day in unique_days:
-                mask = pa.array(chunk_days == day)
-                part = chunk if len(unique_days) == 1 else chunk.filter(mask)
-                if part.num_rows:
-                    self._store(log_path(self._directory, day.astype(date)), part)
+        for day, rows, payload in _encoded_by_day(table):
+            self._store(log_path(self._directory, day), rows, payload)
 
-    def _store(self, path: Path, part: pa.Table) -> None:
-        payload = encode_lines(part)
-        self.rows[path] = self.rows.get(path, 0) + part.num_rows
+    def _store(self, path: Path, rows: int, payload: bytes) -> None:
+        self.rows[path] = self.rows.get(path, 0) + rows
         parts = self.parts.setdefault(path, [])
         if self.bytes_in_memory + len(payload) <= _SPOOL_BYTES:
             parts.append(payload)
@@ -166,19 +172,13 @@ def stage_prediction_logs(
         for records, first_record in batches:
             if not len(records):
                 continue
-            table = record_table(records, first_record)
-            days = _utc_days(table)
-            unique_days = np.unique(days)
-            for day in unique_days:
-                name = f"{day.astype(date):%Y%m%d}"
-                one_day = len(unique_days) == 1
-                day_rows = table if one_day else table.filter(pa.array(days == day))
+            for day, day_rows, payload in _encoded_by_day(record_table(records, first_record)):
+                name = f"{day:%Y%m%d}"
                 if name not in handles:
                     (folder / name).mkdir(parents=True, exist_ok=True)
                     handles[name] = open(folder / name / temporary, "wb")  # noqa: SIM115
-                for start in range(0, day_rows.num_rows, _ENCODE_ROWS):
-                    handles[name].write(encode_lines(day_rows.slice(start, _ENCODE_ROWS)))
-                rows[name] = rows.get(name, 0) + day_rows.num_rows
+                handles[name].write(payload)
+                rows[name] = rows.get(name, 0) + day_rows
         for name, handle in handles.items():
             handle.close()
             os.replace(folder / name / temporary, folder / name / f"{part}.jsonl")
