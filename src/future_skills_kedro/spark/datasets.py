@@ -10,6 +10,7 @@ imported when the dataset saves or loads, never when the catalog is built.
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
@@ -143,8 +144,9 @@ class SparkPredictionLogDataset(AbstractDataset):
             )
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            if new_folder:
-                shutil.rmtree(directory, ignore_errors=True)
+            if new_folder:  # as the writer: a failed run leaves no empty log folder behind
+                with suppress(OSError):
+                    directory.rmdir()
             raise
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -328,6 +328,31 @@ def test_a_failed_log_write_appends_nothing_and_leaves_no_staging(both_paths, sp
     assert _files(target) == before
 
 
+def test_a_failed_commit_into_a_new_log_folder_leaves_no_folder(
+    both_paths, spark, tmp_path, monkeypatch
+):
+    """The executors staged every part (so the folder exists), then the driver's commit
+    fails: as with the pandas writer, no empty log folder is left behind."""
+    from future_skills_kedro.datasets.prediction_logs import writer
+    from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
+
+    _, outputs, _ = both_paths
+    staged = []
+
+    def failing_commit(staging, fsync):
+        staged.extend(path for paths in staging.parts.values() for path in paths)
+        assert all(path.is_file() for path in staged)
+        raise OSError("injected commit failure")
+
+    monkeypatch.setattr(writer, "_commit", failing_commit)
+    records, _ = _logged_records(spark, outputs / "logs", lambda batch: None)
+    new_folder = tmp_path / "new_logs"
+    with pytest.raises(Exception, match="injected commit failure"):
+        SparkPredictionLogDataset(str(new_folder)).save(records)
+    assert staged, "nothing was staged: the commit was not reached"
+    assert not new_folder.exists()
+
+
 def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, tmp_path):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
