@@ -42,6 +42,7 @@ TARGET_SPEEDUP = 10.0
 DEFAULT_MODELS = [
     *(f"hist_gradient_boosting:{encoding}" for encoding in ENCODINGS),
     "boosted_spline_blend:target",
+    "additive_logistic:target",
 ]
 
 

@@ -104,10 +104,20 @@ _OUTPUT_DIRS = (
 # Real training runs with a smaller model: for tests that check plumbing, not model quality.
 FAST_TRAINING_PARAMS = ",".join(
     [
-        "training.model.hyperparameters.hist_gradient_boosting.max_iter=20",
         "training.permutation_importance.n_repeats=1",
         "training.permutation_importance.max_rows=1000",
         "training.calibration.bootstrap_resamples=5",
+    ]
+)
+
+
+# A clearly weaker model than the default: a 3-iteration gradient boosting (an algorithm
+# change: a MINOR version, as a hyperparameter change would be).
+WEAK_TRAINING_PARAMS = ",".join(
+    [
+        FAST_TRAINING_PARAMS,
+        "training.model.algorithm=hist_gradient_boosting",
+        "training.model.hyperparameters.hist_gradient_boosting.max_iter=3",
     ]
 )
 

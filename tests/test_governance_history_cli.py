@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import (
     FAST_TRAINING_PARAMS,
+    WEAK_TRAINING_PARAMS,
     copy_project,
     kedro_env,
     mlflow_client,
@@ -29,8 +30,8 @@ from tests.conftest import (
 pytestmark = pytest.mark.integration
 
 MODEL_NAME = "future-skills-model"
-WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
-WEAKER = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=4"
+WEAK = WEAK_TRAINING_PARAMS
+WEAKER = WEAK_TRAINING_PARAMS.replace("max_iter=3", "max_iter=4")
 AUDIT_FILE = "data/06_models/model_versions.json"
 LOGS = "data/07_model_output/prediction_logs"
 

@@ -15,12 +15,19 @@ import pytest
 from mlflow import MlflowClient
 
 from future_skills_kedro.lifecycle import ModelRegistry
-from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, mlflow_client, run_kedro
+from tests.conftest import (
+    FAST_TRAINING_PARAMS,
+    WEAK_TRAINING_PARAMS,
+    copy_project,
+    kedro_env,
+    mlflow_client,
+    run_kedro,
+)
 
 pytestmark = pytest.mark.integration
 
 MODEL_NAME = "future-skills-model"
-WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
+WEAK = WEAK_TRAINING_PARAMS
 DEFAULT = ",".join(
     [
         "training.permutation_importance.n_repeats=1",

@@ -31,6 +31,7 @@ from future_skills_kedro.contract import RAW_FILES
 from tests.conftest import (
     FAST_TRAINING_PARAMS,
     PROJECT_ROOT,
+    WEAK_TRAINING_PARAMS,
     copy_project,
     free_port,
     kedro_env,
@@ -47,7 +48,7 @@ NOTEBOOKS = (
     "03_monitoring_review.ipynb",
 )
 # A weak first model, so that the second (FAST_TRAINING_PARAMS) is a better MINOR version.
-WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
+WEAK = WEAK_TRAINING_PARAMS
 KEDRO_KERNEL = "kedro_future_skills_kedro"  # what `kedro jupyter setup|lab` installs
 CELL_TIMEOUT_S = 300
 # Rich (Kedro's logging and pretty printer in the kernel) colours text and adds hyperlinks.

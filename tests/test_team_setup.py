@@ -22,13 +22,19 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.server.auth.client import AuthServiceClient
 
-from tests.conftest import FAST_TRAINING_PARAMS, copy_project, kedro_env, run_kedro
+from tests.conftest import (
+    FAST_TRAINING_PARAMS,
+    WEAK_TRAINING_PARAMS,
+    copy_project,
+    kedro_env,
+    run_kedro,
+)
 from tests.team_servers import mlflow_server, postgres_bin_dir, postgres_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.team]
 
 MODEL_NAME = "future-skills-model"
-WEAK = f"{FAST_TRAINING_PARAMS},training.model.hyperparameters.hist_gradient_boosting.max_iter=3"
+WEAK = WEAK_TRAINING_PARAMS
 DECISION = re.compile(rf"^{MODEL_NAME} v\d+ = .*$", re.MULTILINE)
 
 if postgres_bin_dir() is None or (os.geteuid() == 0 and shutil.which("runuser") is None):

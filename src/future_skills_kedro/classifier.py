@@ -17,7 +17,10 @@ ESTIMATORS = {
     "random_forest": "sklearn.ensemble:RandomForestClassifier",
     "logistic_regression": "sklearn.linear_model:LogisticRegression",
     "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
+    "additive_logistic": "future_skills_kedro.additive:AdditiveLogistic",
 }
+# Algorithms that build their own input from the feature columns (``encoding`` unused).
+SELF_ENCODING = ("boosted_spline_blend", "additive_logistic")
 # Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
 NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
 
@@ -45,6 +48,8 @@ def build_classifier(model: dict[str, Any]):
     if algorithm == "boosted_spline_blend":  # encodes its own input (blend.py)
         blend = estimator_class(algorithm)(**hyperparameters | {"encoding": model["encoding"]})
         return Pipeline([("classifier", blend)])
+    if algorithm in SELF_ENCODING:  # builds its own basis (additive.py)
+        return Pipeline([("classifier", estimator_class(algorithm)(**hyperparameters))])
     is_boosting = algorithm == "hist_gradient_boosting"
     preprocess, native = build_preprocessor(
         model["encoding"],

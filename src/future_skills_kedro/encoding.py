@@ -111,9 +111,10 @@ def known_categories(estimator, depth: int = 0) -> dict[str, list[str]]:
     children = [step for _, step in getattr(estimator, "steps", [])]
     children += [step for _, step, _ in getattr(estimator, "transformers_", [])]
     children += list(getattr(estimator, "estimators_", []) or [])
+    children += [getattr(estimator, "encoder_", None)]  # a model's own fitted encoder
     known: dict[str, list[str]] = {}
     for child in children:
-        if not isinstance(child, str):  # "passthrough" / "drop"
+        if child is not None and not isinstance(child, str):  # "passthrough" / "drop"
             for column, values in known_categories(child, depth + 1).items():
                 known[column] = sorted(set(known.get(column, [])) | set(values))
     return known

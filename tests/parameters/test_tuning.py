@@ -51,15 +51,16 @@ def test_no_dimension():
 
 
 def test_a_name_the_estimator_does_not_have():
-    space = {"max_iters": {"type": "int", "low": 100, "high": 200}}
+    space = {"n_knot": {"type": "int", "low": 4, "high": 8}}
     message = problem(base_with(tuning__search_space=space), check_estimators=True)
-    assert message.startswith("tuning.search_space.max_iters = ")
-    assert "not a parameter of HistGradientBoostingClassifier (did you mean max_iter?)" in message
+    assert message.startswith("tuning.search_space.n_knot = ")
+    assert "not a parameter of AdditiveLogistic (did you mean n_knots?)" in message
 
 
 def test_a_bound_scikit_learn_rejects():
-    message = problem(base_with(tuning__search_space=_space(low=0.0)), check_estimators=True)
-    assert message.startswith("tuning.search_space.learning_rate.low = 0.0: expected ")
+    space = {"C": {"type": "float", "low": 0.0, "high": 1.0}}
+    message = problem(base_with(tuning__search_space=space), check_estimators=True)
+    assert message.startswith("tuning.search_space.C.low = 0.0: expected ")
 
 
 def test_folds_are_counted_from_one():

@@ -46,7 +46,7 @@ class TrainingSplit(ParameterModel):
 class TrainingModel(ParameterModel):
     """Algorithm, excluded features and the hyperparameters of each algorithm."""
 
-    algorithm: Algorithm = "hist_gradient_boosting"
+    algorithm: Algorithm = "additive_logistic"
     encoding: Literal[ENCODINGS] = "target"
     excluded_features: list[Feature] = []
     hyperparameters: dict[Algorithm, Hyperparameters]  # no default: the yml configures them

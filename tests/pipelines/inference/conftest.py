@@ -21,7 +21,6 @@ TRAINING_TIMEOUT_S = 1800
 # importance cut the run several-fold (the model still clears the promotion floor).
 FAST_TRAINING_PARAMS = ",".join(
     (
-        "training.model.hyperparameters.hist_gradient_boosting.max_iter=30",
         "training.permutation_importance.n_repeats=1",
         "training.permutation_importance.max_rows=500",
         "training.calibration.bootstrap_resamples=5",

@@ -29,7 +29,6 @@ OUTPUTS = Path("data/08_reporting/monitoring")
 LOGS = Path("data/07_model_output/prediction_logs")
 FAST_TRAINING = ",".join(
     [
-        "training.model.hyperparameters.hist_gradient_boosting.max_iter=40",
         "training.permutation_importance.n_repeats=1",
         "training.permutation_importance.max_rows=1000",
     ]

@@ -88,10 +88,10 @@ def test_training_run_logs_params_metrics_artifacts_and_registers(trained_projec
     assert set(run.data.metrics) >= EXPECTED_METRICS
     assert 0.0 < run.data.metrics["macro_f1"] < 1.0
     params = run.data.params
-    assert params["model.algorithm"] == "hist_gradient_boosting"
+    assert params["model.algorithm"] == "additive_logistic"
     tuned = yaml.safe_load((trained_project / "conf/base/parameters_tuned.yml").read_text())
-    learning_rate = tuned["training"]["model"]["hyperparameters"]["hist_gradient_boosting"]
-    assert params["model.learning_rate"] == str(learning_rate["learning_rate"])
+    tuned = tuned["training"]["model"]["hyperparameters"]["additive_logistic"]
+    assert params["model.C"] == str(tuned["C"])
     assert params["training.split.strategy"] == "time"
     assert int(params["model_input_rows"]) > 1000
     assert int(params["split.train_rows"]) + int(params["split.holdout_rows"]) == int(

@@ -18,15 +18,14 @@ from tests.conftest import copy_project, mlflow_client, run_kedro
 pytestmark = pytest.mark.integration
 
 EXPERIMENT = "model-tuning"
-# A tiny study: 3 trials of 2 folds, 10-30 boosting iterations.
+# A tiny study: 3 trials of 2 folds, 4-6 spline knots.
 TINY_STUDY = ",".join(
     [
         "tuning.n_trials=3",
         "tuning.startup_trials=2",
         "tuning.cv.folds=2",
-        "tuning.search_space.max_iter.low=10",
-        "tuning.search_space.max_iter.high=30",
-        "tuning.search_space.max_iter.step=10",
+        "tuning.search_space.n_knots.low=4",
+        "tuning.search_space.n_knots.high=6",
     ]
 )
 
@@ -63,17 +62,8 @@ def test_each_trial_is_a_run_nested_under_the_study_run(tuned_project):
     assert {r.info.status for r in [parent, *trials]} == {"FINISHED"}
     assert sorted(r.data.tags["tuning.trial"] for r in trials) == ["0", "1", "2"]
     for trial in trials:
-        assert set(trial.data.params) == {
-            "learning_rate",
-            "max_iter",
-            "max_leaf_nodes",
-            "min_samples_leaf",
-            "l2_regularization",
-            "max_features",
-            "class_weight",
-            "interaction_cst",
-        }
-        assert int(trial.data.params["max_iter"]) in (10, 20, 30)
+        assert set(trial.data.params) == {"C", "n_knots", "products", "crosses"}
+        assert int(trial.data.params["n_knots"]) in (4, 5, 6)
         folds = [trial.data.metrics["fold_1_macro_f1"], trial.data.metrics["fold_2_macro_f1"]]
         assert trial.data.metrics["cv_macro_f1"] == pytest.approx(sum(folds) / 2)
 
@@ -113,13 +103,13 @@ def test_the_best_values_are_where_training_reads_them(tuned_project):
         if "mlflow.parentRunId" not in r.data.tags
     )
     tuned = yaml.safe_load((project / "conf/base/parameters_tuned.yml").read_text())
-    values = tuned["training"]["model"]["hyperparameters"]["hist_gradient_boosting"]
+    values = tuned["training"]["model"]["hyperparameters"]["additive_logistic"]
     for name, value in values.items():
         assert parent.data.params[f"best.{name}"] == str(value)
     loader = OmegaConfigLoader(str(project / "conf"), **CONFIG_LOADER_ARGS)
     merged = loader["parameters"]["training"]["model"]["hyperparameters"]
-    kept = {"early_stopping": False, "random_state": 42}  # from parameters_training.yml
-    assert merged["hist_gradient_boosting"] == values | kept
+    kept = {"tol": 0.001, "max_iter": 3000}  # from parameters_training.yml
+    assert merged["additive_logistic"] == values | kept
 
 
 def test_no_holdout_row_reaches_a_fold(tuned_project):
@@ -140,8 +130,8 @@ def test_no_holdout_row_reaches_a_fold(tuned_project):
     [
         ("tuning.n_trials=0", "tuning.n_trials = 0: expected an integer >= 1"),
         (
-            "tuning.search_space.learning_rate.low=0.5",
-            "tuning.search_space.learning_rate.high = 0.3: expected a value above low",
+            "tuning.search_space.C.low=50",
+            "tuning.search_space.C.high = 20.0: expected a value above low",
         ),
     ],
 )
