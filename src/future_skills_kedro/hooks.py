@@ -117,6 +117,7 @@ class ParameterValidationHook:
                 pipelines=_registered_pipeline_names(run_params),
                 # scikit-learn checks the hyperparameters only when this run fits a model
                 check_estimators="params:training.model" in pipeline.inputs(),
+                check_search_space="params:tuning" in pipeline.inputs(),
             )
         except InvalidParameters as error:
             raise InvalidParametersError(str(error)) from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.parameters.test_validation import base_with, problem
+from future_skills_kedro.parameters.project import validate_parameters
+from tests.parameters.test_validation import PIPELINES, base_with, problem
 
 
 def _space(**dimension) -> dict:
@@ -52,17 +53,27 @@ def test_no_dimension():
 
 def test_a_name_the_estimator_does_not_have():
     space = {"n_knot": {"type": "int", "low": 4, "high": 8}}
-    message = problem(base_with(tuning__search_space=space), check_estimators=True)
+    message = problem(base_with(tuning__search_space=space), check_search_space=True)
     assert message.startswith("tuning.search_space.n_knot = ")
     assert "not a parameter of AdditiveLogistic (did you mean n_knots?)" in message
 
 
 def test_a_bound_scikit_learn_rejects():
     space = {"C": {"type": "float", "low": 0.0, "high": 1.0}}
-    message = problem(base_with(tuning__search_space=space), check_estimators=True)
+    message = problem(base_with(tuning__search_space=space), check_search_space=True)
     assert message.startswith("tuning.search_space.C.low = 0.0: expected ")
 
 
 def test_folds_are_counted_from_one():
     message = problem(base_with(tuning__cv__folds=0))
     assert message == "tuning.cv.folds = 0: expected an integer >= 1"
+
+
+def test_the_search_space_is_checked_only_when_the_run_tunes():
+    # A training run of another algorithm than the one the search space is for (the default
+    # space names additive_logistic's C, n_knots, ...) is valid; a tuning run of it is not.
+    boosting = base_with(training__model__algorithm="hist_gradient_boosting")
+    validate_parameters(boosting, pipelines=PIPELINES, check_estimators=True)
+    message = problem(boosting, check_estimators=True, check_search_space=True)
+    assert message.startswith("tuning.search_space.C = ")
+    assert "not a parameter of HistGradientBoostingClassifier" in message

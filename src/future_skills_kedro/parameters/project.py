@@ -20,6 +20,9 @@ from future_skills_kedro.parameters.tuning import TuningParameters, check_search
 
 # Validation context key: the registered pipeline names (mlflow_experiments is keyed by them).
 PIPELINES = "pipelines"
+# Validation context key: check tuning.search_space against training's estimator (only when
+# the run tunes: a training run of another algorithm must not trip on the tuning settings).
+CHECK_SEARCH_SPACE = "check_search_space"
 
 
 class RetrainingParameters(ParameterModel):
@@ -67,7 +70,7 @@ class ProjectParameters(ParameterModel):
     @model_validator(mode="after")
     def _searchable(self, info: ValidationInfo) -> ProjectParameters:
         # The search space is of the algorithm training fits; scikit-learn judges its bounds.
-        if (info.context or {}).get(CHECK_ESTIMATORS):
+        if (info.context or {}).get(CHECK_SEARCH_SPACE):
             try:
                 check_search_space(self.tuning.search_space, self.training.model.algorithm)
             except Invalid as error:
@@ -82,17 +85,21 @@ def validate_parameters(
     *,
     pipelines: Iterable[str] | None = None,
     check_estimators: bool = False,
+    check_search_space: bool = False,
 ) -> ProjectParameters:
     """The run's parameters checked against their models, defaults filled in.
 
     ``pipelines``: the registered pipeline names (checks ``mlflow_experiments``);
-    ``check_estimators``: also check the hyperparameters with scikit-learn (imports it).
+    ``check_estimators``: also check the hyperparameters with scikit-learn (imports it);
+    ``check_search_space``: also check ``tuning.search_space`` against the estimator of
+    ``training.model.algorithm`` (a tuning run).
     Raises :class:`InvalidParameters`: one line naming the parameter, its value and what is
     allowed.
     """
     context = {
         PIPELINES: None if pipelines is None else sorted(pipelines),
         CHECK_ESTIMATORS: check_estimators,
+        CHECK_SEARCH_SPACE: check_search_space,
     }
     try:
         return ProjectParameters.model_validate(dict(params), context=context)
