@@ -32,12 +32,21 @@ _PLAIN = r"""
 import json, sys, tempfile
 from pathlib import Path
 import mlflow, pandas as pd, yaml
+from future_skills_kedro.parameters.project import validate_parameters
 from future_skills_kedro.pipelines import data_engineering, training
+
+def merge(into, update):  # the files nest (parameters_tuned.yml adds training.model keys)
+    for key, value in update.items():
+        both = isinstance(value, dict) and isinstance(into.get(key), dict)
+        into[key] = merge(into[key], value) if both else value
+    return into
 
 project = Path(sys.argv[1])
 params = {}
-for name in ("parameters_data_engineering", "parameters_training"):
-    params |= yaml.safe_load((project / "conf/base" / f"{name}.yml").read_text())
+for path in sorted((project / "conf/base").glob("parameters*.yml")):
+    merge(params, yaml.safe_load(path.read_text()) or {})
+# The project's parameter models fill in the defaults, as the Kedro side's hook does.
+params = validate_parameters(params).model_dump()
 data = {f"params:{k}": v for k, v in params.items()}
 
 def flatten(prefix, value):  # every level, as Kedro exposes "params:a", "params:a.b", ...
