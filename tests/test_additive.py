@@ -78,6 +78,7 @@ def test_unseen_categories_are_scored_from_the_other_features_and_known(table):
     rows.loc[1, "job_role_name"] = "Quantum Prompt Engineer"
     rows.loc[2, list(CATEGORICAL_FEATURES)] = "never seen"
     rows.loc[3, "horizon_years"] = 10  # beyond the longest horizon trained on: clipped to it
+    rows.loc[4, ["trend_score", "internal_usage"]] = np.nan  # a missing value adds nothing
     proba = classifier.predict_proba(rows)
     assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
     # The unknown role adds nothing: its row moves away from the known role's score.

@@ -24,8 +24,10 @@ The basis is written straight into a CSR matrix with the same number of entries 
 its memory is that of the entries, whatever the number of roles and skills. Categories are
 coded by scikit-learn's ``OrdinalEncoder`` (``encoder_``, read back by
 ``encoding.known_categories``); a value unseen in training adds nothing (its entry is an
-explicit 0), so an unseen role or skill is scored from its other features. A horizon outside
-the trained ones is clipped to the nearest end (between two, interpolated).
+explicit 0), so an unseen role or skill is scored from its other features; so is a row with a
+missing numeric value (the inference pipeline rejects such rows first; a served model scores
+them). A horizon outside the trained ones is clipped to the nearest end (between two,
+interpolated).
 """
 
 from __future__ import annotations
@@ -62,12 +64,14 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
         few_valued = [c for c in self.categorical_ if c not in self.identities_]
         numeric = X.loc[:, self.numeric_].to_numpy(dtype=np.float64)
         self.splines_ = (
-            SplineTransformer(n_knots=self.n_knots, knots="quantile").fit(numeric)
+            SplineTransformer(n_knots=self.n_knots, knots="quantile", handle_missing="zeros").fit(
+                numeric
+            )
             if self.numeric_
             else None
         )
-        self.center_ = numeric.mean(axis=0)
-        self.scale_ = numeric.std(axis=0)
+        self.center_ = np.nanmean(numeric, axis=0)
+        self.scale_ = np.nanstd(numeric, axis=0)
         self.scale_[self.scale_ == 0] = 1.0
         self.encoder_ = (
             OrdinalEncoder(
@@ -125,7 +129,8 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
             splines = self.splines_.transform(numeric)
             values[:, : splines.shape[1]] = splines
             if self.products:
-                standard = (numeric - self.center_) / self.scale_
+                # A missing value adds nothing, as an unseen category does.
+                standard = np.nan_to_num((numeric - self.center_) / self.scale_)
                 pairs = combinations(range(len(self.numeric_)), 2)
                 for index, (left, right) in enumerate(pairs, start=splines.shape[1]):
                     values[:, index] = standard[:, left] * standard[:, right]
