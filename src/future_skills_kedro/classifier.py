@@ -19,7 +19,8 @@ ESTIMATORS = {
     "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
     "additive_logistic": "future_skills_kedro.additive:AdditiveLogistic",
 }
-# Algorithms that build their own input from the feature columns (``encoding`` unused).
+# Algorithms that build their own input from the feature columns (the blend hands
+# ``encoding`` to its boosting half; additive_logistic does not use it).
 SELF_ENCODING = ("boosted_spline_blend", "additive_logistic")
 # Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
 NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
