@@ -32,21 +32,17 @@ _PLAIN = r"""
 import json, sys, tempfile
 from pathlib import Path
 import mlflow, pandas as pd, yaml
+from kedro.config import OmegaConfigLoader
 from future_skills_kedro.parameters.project import validate_parameters
 from future_skills_kedro.pipelines import data_engineering, training
-
-def merge(into, update):  # the files nest (parameters_tuned.yml adds training.model keys)
-    for key, value in update.items():
-        both = isinstance(value, dict) and isinstance(into.get(key), dict)
-        into[key] = merge(into[key], value) if both else value
-    return into
+from future_skills_kedro.settings import CONFIG_LOADER_ARGS
 
 project = Path(sys.argv[1])
-params = {}
-for path in sorted((project / "conf/base").glob("parameters*.yml")):
-    merge(params, yaml.safe_load(path.read_text()) or {})
-# The project's parameter models fill in the defaults, as the Kedro side's hook does.
-params = validate_parameters(params).model_dump()
+# conf/base as Kedro reads it (every parameters file merged, globals resolved); the project's
+# parameter models fill in the defaults, as the Kedro side's hook does.
+settings = CONFIG_LOADER_ARGS | {"default_run_env": "base"}
+loader = OmegaConfigLoader(str(project / "conf"), **settings)
+params = validate_parameters(loader["parameters"]).model_dump()
 data = {f"params:{k}": v for k, v in params.items()}
 
 def flatten(prefix, value):  # every level, as Kedro exposes "params:a", "params:a.b", ...
