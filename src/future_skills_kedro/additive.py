@@ -118,10 +118,13 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
         }
 
     def _terms(
-        self, X: pd.DataFrame, columns: np.ndarray, values: np.ndarray
-    ) -> dict[str, np.ndarray]:
-        """Write each row's terms (its first ``dense_width_ + len(groups_)`` entries) in
-        place; returns the category codes."""
+        self,
+        X: pd.DataFrame,
+        codes: dict[str, np.ndarray],
+        columns: np.ndarray,
+        values: np.ndarray,
+    ) -> None:
+        """Write each row's terms (its first ``dense_width_ + len(groups_)`` entries) in place."""
         rows, width = len(X), self.dense_width_
         columns[:, :width] = np.arange(width)[None, :]
         if self.numeric_:
@@ -134,7 +137,6 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
                 pairs = combinations(range(len(self.numeric_)), 2)
                 for index, (left, right) in enumerate(pairs, start=splines.shape[1]):
                     values[:, index] = standard[:, left] * standard[:, right]
-        codes = self._codes(X)
         entry, offset = width, width
         for group, size in self.groups_:
             code, seen = np.zeros(rows, dtype=np.int64), np.ones(rows, dtype=bool)
@@ -145,7 +147,6 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
             columns[:, entry] = offset + np.where(seen, code, 0)
             values[:, entry] = seen
             entry, offset = entry + 1, offset + size
-        return codes
 
     def transform(self, X: pd.DataFrame):
         import scipy.sparse as sp
@@ -159,7 +160,8 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
         # horizon position, its role and skill.
         columns = np.empty((rows, per_row), dtype=index)
         values = np.empty((rows, per_row), dtype=np.float64)
-        codes = self._terms(X, columns, values)
+        codes = self._codes(X)
+        self._terms(X, codes, columns, values)
         columns[:, terms : 2 * terms] = columns[:, :terms] + self.terms_width_
         np.multiply(
             values[:, :terms], self.horizon_position(X)[:, None], out=values[:, terms : 2 * terms]

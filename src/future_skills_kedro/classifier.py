@@ -19,9 +19,6 @@ ESTIMATORS = {
     "boosted_spline_blend": "future_skills_kedro.blend:BoostedSplineBlend",
     "additive_logistic": "future_skills_kedro.additive:AdditiveLogistic",
 }
-# Algorithms that build their own input from the feature columns (the blend hands
-# ``encoding`` to its boosting half; additive_logistic does not use it).
-SELF_ENCODING = ("boosted_spline_blend", "additive_logistic")
 # Algorithms that split integer-coded categoricals natively (encoding "native" allowed).
 NATIVE_CATEGORICAL = ("hist_gradient_boosting", "boosted_spline_blend")
 
@@ -49,7 +46,7 @@ def build_classifier(model: dict[str, Any]):
     if algorithm == "boosted_spline_blend":  # encodes its own input (blend.py)
         blend = estimator_class(algorithm)(**hyperparameters | {"encoding": model["encoding"]})
         return Pipeline([("classifier", blend)])
-    if algorithm in SELF_ENCODING:  # builds its own basis (additive.py)
+    if algorithm == "additive_logistic":  # builds its own basis, no encoding (additive.py)
         return Pipeline([("classifier", estimator_class(algorithm)(**hyperparameters))])
     is_boosting = algorithm == "hist_gradient_boosting"
     preprocess, native = build_preprocessor(
