@@ -135,8 +135,15 @@ def test_pipeline_packages_hold_their_own_nodes_and_the_registry_composes_them()
         own = _own_nodes(name)
         assert own and not own & validation, f"{name} package carries data_engineering nodes"
         expected = set(validation)
-        if name == "inference":  # reads no model-input table (see the next test)
-            expected.discard("data_engineering.build_model_input_table")
+        if name == "inference":  # reads no label history (see the next test)
+            expected -= {
+                f"data_engineering.{label_node}"
+                for label_node in (
+                    "validate_skill_need_labels",
+                    "check_label_signals",
+                    "build_model_input_table",
+                )
+            }
         assert {node.name for node in pipelines[name].nodes} == expected | own, name
     assert {node.name for node in pipelines["monitoring"].nodes} == _own_nodes("monitoring")
     # tuning: training's split in front, so the study sees the same training quarters
@@ -173,18 +180,23 @@ def test_no_pipeline_package_imports_another():
                 assert other in (None, package.name), f"{package.name}/{path.name} imports {module}"
 
 
-def test_inference_gates_the_labels_without_building_the_model_input_table():
+def test_inference_validates_the_signal_files_but_not_the_label_history():
     pipelines = _pipelines()
     inference = {node.name for node in pipelines["inference"].nodes}
     training = {node.name for node in pipelines["training"].nodes}
 
     assert "data_engineering.build_model_input_table" in training
-    assert "data_engineering.build_model_input_table" not in inference
     assert "model_input_table" not in pipelines["inference"].all_outputs()
-    # The labels are still validated, checked against the signals and gated, as for training.
+    # The label file is not even an input: inference runs without it.
+    assert "skill_need_labels" in pipelines["training"].inputs()
+    assert "skill_need_labels" not in pipelines["inference"].inputs()
+    for name in ("validate_skill_need_labels", "check_label_signals", "build_model_input_table"):
+        assert f"data_engineering.{name}" in training
+        assert f"data_engineering.{name}" not in inference
+    # The files it scores from are validated and gated exactly as for training.
     for name in (
-        "validate_skill_need_labels",
-        "check_label_signals",
+        "validate_internal_signals",
+        "check_referential_integrity",
         "enforce_rejected_share_limit",
         "publish_validated_tables",
     ):

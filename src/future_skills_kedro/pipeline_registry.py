@@ -34,8 +34,8 @@ def create_training_pipeline() -> Pipeline:
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """training, evaluation and inference start with data_engineering: raw files are
-    validated (and the validated tables refreshed) before anything uses them."""
+    """training, evaluation, tuning and inference start with data_engineering: raw files
+    are validated (and the validated tables refreshed) before anything uses them."""
     validate = data_engineering.create_pipeline()
     # --env spark (SparkHook found conf/spark/spark.yml and started a session): the same
     # inference nodes on Spark, and monitoring on the window's Spark aggregates (docs/spark.md).
@@ -51,9 +51,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         "tuning": validate
         + training.create_pipeline().only_nodes("training.split_train_holdout")
         + tuning.create_pipeline(),
-        # Inference reads the validated tables only: the labels are still checked and gated,
-        # but their feature rows (millions in a large organisation) are not built.
-        "inference": data_engineering.create_pipeline(model_input_table=False) + scoring,
+        # Inference validates the files it scores from, not the label history (millions of
+        # rows in a large organisation) that only training, evaluation and tuning read.
+        "inference": data_engineering.create_pipeline(labels=False) + scoring,
         "monitoring": monitoring.create_pipeline(engine=active_engine()),
         # The labelled history replayed through the drift policy (no MLflow run).
         "monitoring_backtest": validate + monitoring_backtest.create_pipeline(),

@@ -186,7 +186,11 @@ def prediction_log_records(
     prefix = request_id_prefix or uuid.uuid4().hex
 
     def constant(value: Any) -> pd.Series:
-        return pd.Series([value] * count, dtype="str" if value is not None else object)
+        if value is None:
+            return pd.Series([None] * count, dtype=object)
+        # Repeated by Arrow: a Python list of a million strings costs 0.2 s per column.
+        repeated = pa.repeat(pa.scalar(value, pa.large_string()), count)
+        return pd.Series(pd.array(pa.chunked_array([repeated]), dtype="str"))
 
     columns: dict[str, Any] = {
         "timestamp": _scored_at(scored_at, count),
@@ -564,7 +568,11 @@ def _number_array(values: pd.Series, path: str, ids: pd.Series, keep_integers: b
 def _date_text(values: pd.Series, ids: pd.Series) -> pa.Array:
     """as_of_date as "YYYY-MM-DD" text (a key is a date, whatever its in-memory type)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
-        return _single_array(pc.strftime(pa.array(values, from_pandas=True), format="%Y-%m-%d"))
+        # Each distinct date formatted once (a batch has one or a few): Arrow's strftime on
+        # every row took 1.3 s per million records.
+        codes, dates = pd.factorize(values)
+        texts = pa.array(dates.strftime("%Y-%m-%d"), type=pa.string())
+        return texts.take(pa.array(codes, mask=codes < 0))
     if values.dtype == object:
         values = values.map(lambda item: item.isoformat()[:10] if isinstance(item, date) else item)
     return _text_array(values, "keys.as_of_date", ids)

@@ -94,6 +94,34 @@ def test_failed_gate_leaves_rejected_rows_and_report_but_publishes_nothing(tmp_p
     assert not catalog.exists("validated_skills")
 
 
+def test_without_labels_the_signal_files_are_validated_and_gated_and_labels_never_read(
+    tmp_path: Path,
+):
+    raw = valid_raw_tables()
+    del raw["skill_need_labels"]  # inference's run: no label file at all
+    catalog = _catalog(raw, tmp_path)
+    SequentialRunner().run(create_pipeline(labels=False), catalog)
+    report = catalog.load("data_quality_report")
+    assert set(report["files"]) == {
+        "job_roles.csv",
+        "skills.csv",
+        "market_signals.csv",
+        "economic_indicators.csv",
+        "internal_signals.csv",
+    }
+    assert "model_input_table" not in report
+    assert len(catalog.load("validated_internal_signals")) == 3
+    assert not catalog.exists("model_input_table")
+
+    # The gate still holds for the files it reads.
+    raw["internal_signals"].loc[0, "training_requests"] = "-1"
+    catalog = _catalog(raw, tmp_path / "bad")
+    with pytest.raises(RejectedShareError, match=r"internal_signals\.csv: 1 of 3 rows"):
+        SequentialRunner().run(create_pipeline(labels=False), catalog)
+    assert catalog.load("rejected_rows")["value"].astype("str").tolist() == ["-1"]
+    assert not catalog.exists("validated_internal_signals")
+
+
 def test_every_label_rejected_fails_on_the_gate_not_on_a_crash(tmp_path: Path):
     raw = valid_raw_tables()
     raw["skills"]["skill_category"] = ""  # every skill, hence every label, rejected

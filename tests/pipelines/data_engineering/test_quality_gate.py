@@ -51,11 +51,11 @@ def _report(rejected_market_rows: list[int], params=PARAMS, market_rows_in: int 
     kept["market_signals.csv"] -= len(set(rejected_market_rows))
     rejected_rows, records = collect_rejected_rows(_records("market_signals", rejected_market_rows))
     report = build_data_quality_report(
-        *(_profile(file, rows_in[file]) for file in RAW_FILES),
-        kept,
-        records,
-        _model_input(["HIGH", "LOW", "HIGH", "MEDIUM"]),
-        params,
+        **{f"{file}_profile": _profile(file, rows_in[file]) for file in RAW_FILES},
+        kept_row_counts=kept,
+        rejection_records=records,
+        data_engineering=params,
+        labels_with_signals=_model_input(["HIGH", "LOW", "HIGH", "MEDIUM"]),
     )
     return report, rejected_rows
 
@@ -110,11 +110,11 @@ def test_report_refuses_rows_neither_kept_nor_rejected():
     _, records = collect_rejected_rows()
     with pytest.raises(RuntimeError, match=r"skills\.csv: 10 rows in but 9 kept"):
         build_data_quality_report(
-            *(_profile(file, rows_in[file]) for file in RAW_FILES),
-            kept,
-            records,
-            _model_input(["LOW"] * 10),
-            PARAMS,
+            **{f"{file}_profile": _profile(file, rows_in[file]) for file in RAW_FILES},
+            kept_row_counts=kept,
+            rejection_records=records,
+            data_engineering=PARAMS,
+            labels_with_signals=_model_input(["LOW"] * 10),
         )
 
 

@@ -66,6 +66,10 @@ def test_valid_files_keep_every_row_typed(file):
         ("skill_need_labels", 2, "as_of_date", "2022-02-30", "not an ISO date (YYYY-MM-DD)"),
         ("skill_need_labels", 2, "as_of_date", "31/03/2022", "not an ISO date (YYYY-MM-DD)"),
         ("market_signals", 1, "as_of_date", "2022-6-30", "not an ISO date (YYYY-MM-DD)"),
+        # Real days a pandas date cannot hold: rejected, not a crash of the whole file.
+        ("skill_need_labels", 2, "as_of_date", "0001-03-31", "not an ISO date (YYYY-MM-DD)"),
+        ("market_signals", 1, "as_of_date", "2262-06-30", "not an ISO date (YYYY-MM-DD)"),
+        ("internal_signals", 1, "training_requests", "1" + "0" * 19, "not an integer"),
         ("economic_indicators", 0, "as_of_date", "2021-12-15", "not a quarter-end date"),
     ],
 )

@@ -234,13 +234,14 @@ def check_referential_integrity(
     market_signals: pd.DataFrame,
     economic_indicators: pd.DataFrame,
     internal_signals: pd.DataFrame,
-    skill_need_labels: pd.DataFrame,
+    skill_need_labels: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, ...]:
     """Reject rows whose ids the dimension files do not know (as valid rows).
 
     A job role whose department has no economic indicators is rejected too: none of its
     label rows could get that feature. Rows referring to a rejected row are rejected in
     turn, so the cause shows in the referenced file and the effect in the referring one.
+    Returns the tables in the order given (the labels only when given), then the records.
     """
     records = []
 
@@ -273,14 +274,16 @@ def check_referential_integrity(
         ("skill_id", skills["skill_id"], skill_reason),
     ]
     internal_signals = keep_known(internal_signals, "internal_signals", role_and_skill)
-    skill_need_labels = keep_known(skill_need_labels, "skill_need_labels", role_and_skill)
+    labels = []
+    if skill_need_labels is not None:
+        labels.append(keep_known(skill_need_labels, "skill_need_labels", role_and_skill))
     return (
         job_roles,
         skills,
         market_signals,
         economic_indicators,
         internal_signals,
-        skill_need_labels,
+        *labels,
         pd.concat(records, ignore_index=True),
     )
 
@@ -372,18 +375,19 @@ def count_kept_rows(
     market_signals: pd.DataFrame,
     economic_indicators: pd.DataFrame,
     internal_signals: pd.DataFrame,
-    labels_with_signals: pd.DataFrame,
+    labels_with_signals: pd.DataFrame | None = None,
 ) -> dict[str, int]:
-    """Rows of each raw file that made it through (labels: rows of the model input)."""
-    kept = (
-        job_roles,
-        skills,
-        market_signals,
-        economic_indicators,
-        internal_signals,
-        labels_with_signals,
-    )
-    return {csv_file_name(file): len(table) for file, table in zip(RAW_FILES, kept, strict=True)}
+    """Rows of each raw file that made it through (labels, when validated: rows of the
+    model input)."""
+    kept = {
+        "job_roles": job_roles,
+        "skills": skills,
+        "market_signals": market_signals,
+        "economic_indicators": economic_indicators,
+        "internal_signals": internal_signals,
+        "skill_need_labels": labels_with_signals,
+    }
+    return {csv_file_name(file): len(table) for file, table in kept.items() if table is not None}
 
 
 def max_rejected_shares(data_engineering: dict[str, Any]) -> dict[str, float]:
@@ -399,28 +403,31 @@ def build_data_quality_report(
     market_signals_profile: dict[str, Any],
     economic_indicators_profile: dict[str, Any],
     internal_signals_profile: dict[str, Any],
-    skill_need_labels_profile: dict[str, Any],
     kept_row_counts: dict[str, int],
     rejection_records: pd.DataFrame,
-    labels_with_signals: pd.DataFrame,
     data_engineering: dict[str, Any],
+    skill_need_labels_profile: dict[str, Any] | None = None,
+    labels_with_signals: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Per file: rows in/kept/rejected, reasons, null shares, limit; then the model input.
+    """Per file validated: rows in/kept/rejected, reasons, null shares, limit; then, when the
+    labels were validated, the model input.
 
     The model-input table has one row per label with signals: its figures (rows, classes,
     dates) are those labels', known before (and without) building its features.
     """
-    profiles = (
-        job_roles_profile,
-        skills_profile,
-        market_signals_profile,
-        economic_indicators_profile,
-        internal_signals_profile,
-        skill_need_labels_profile,
-    )
+    profiles = {
+        "job_roles": job_roles_profile,
+        "skills": skills_profile,
+        "market_signals": market_signals_profile,
+        "economic_indicators": economic_indicators_profile,
+        "internal_signals": internal_signals_profile,
+        "skill_need_labels": skill_need_labels_profile,
+    }
     limits = max_rejected_shares(data_engineering)
     files = {}
-    for file, profile in zip(RAW_FILES, profiles, strict=True):
+    for file, profile in profiles.items():
+        if profile is None:
+            continue
         name = csv_file_name(file)
         file_records = rejection_records.loc[rejection_records["file"].eq(name)]
         rows_in, rows_kept = profile["rows_in"], kept_row_counts[name]
@@ -443,30 +450,33 @@ def build_data_quality_report(
             "rejected_by_column": _counts(file_records["column"]),
             "null_shares": profile["null_shares"],
         }
+    report = {"files": files}
+    if labels_with_signals is not None:
+        report["model_input_table"] = _model_input_summary(labels_with_signals)
+    return report | {
+        "rows_in_total": sum(f["rows_in"] for f in files.values()),
+        "rows_rejected_total": sum(f["rows_rejected"] for f in files.values()),
+        "within_limits": all(f["within_limit"] for f in files.values()),
+    }
+
+
+def _model_input_summary(labels_with_signals: pd.DataFrame) -> dict[str, Any]:
     target_counts = labels_with_signals[TARGET_COLUMN].value_counts()
     rows_out = len(labels_with_signals)
     dates = pd.to_datetime(labels_with_signals["as_of_date"])
     return {
-        "files": files,
-        "model_input_table": {
-            "rows": rows_out,
-            "columns": list(MODEL_INPUT_COLUMNS),
-            "target_class_shares": {
-                level: round(float(target_counts.get(level, 0)) / rows_out, 6) if rows_out else 0.0
-                for level in NEED_LEVELS
-            },
-            "target_class_counts": {
-                level: int(target_counts.get(level, 0)) for level in NEED_LEVELS
-            },
-            "as_of_date_range": {
-                "min": dates.min().strftime("%Y-%m-%d") if rows_out else None,
-                "max": dates.max().strftime("%Y-%m-%d") if rows_out else None,
-            },
-            "as_of_dates": int(dates.nunique()),
+        "rows": rows_out,
+        "columns": list(MODEL_INPUT_COLUMNS),
+        "target_class_shares": {
+            level: round(float(target_counts.get(level, 0)) / rows_out, 6) if rows_out else 0.0
+            for level in NEED_LEVELS
         },
-        "rows_in_total": sum(f["rows_in"] for f in files.values()),
-        "rows_rejected_total": sum(f["rows_rejected"] for f in files.values()),
-        "within_limits": all(f["within_limit"] for f in files.values()),
+        "target_class_counts": {level: int(target_counts.get(level, 0)) for level in NEED_LEVELS},
+        "as_of_date_range": {
+            "min": dates.min().strftime("%Y-%m-%d") if rows_out else None,
+            "max": dates.max().strftime("%Y-%m-%d") if rows_out else None,
+        },
+        "as_of_dates": int(dates.nunique()),
     }
 
 

@@ -26,6 +26,8 @@ from .nodes import (
     validate_raw_file,
 )
 
+# The label history: validated by the pipelines that learn from it, not by inference.
+LABELS = "skill_need_labels"
 # The tables published as ``validated_<file>`` for inference to build features from.
 VALIDATED_TABLES = (
     "job_roles",
@@ -50,15 +52,25 @@ def _validate_file_node(file: str):
     )
 
 
-def create_pipeline(*, model_input_table: bool = True, **kwargs) -> Pipeline:
+def create_pipeline(*, labels: bool = True, **kwargs) -> Pipeline:
     """Validate, quarantine, gate on the rejected share, join as of each label's date.
 
-    ``model_input_table=False``: everything but the model-input table (the label rows' features),
-    for inference: it reads only the validated tables, and the labels are still checked
-    (rows, signals at their dates) and gated exactly as for training.
+    ``labels=False``: the signal and dimension files only, for inference: it scores from the
+    ``validated_*`` tables and never reads the label history, so it neither validates nor
+    gates it (millions of rows in a large organisation); the report then covers those files.
     """
-    checked = [f"referenced_{file}" for file in RAW_FILES]
-    features = [
+    files = [file for file in RAW_FILES if labels or file != LABELS]
+    label_nodes = [
+        node(
+            check_label_signals,
+            inputs=[
+                "referenced_skill_need_labels",
+                *(f"referenced_{file}" for file in VALIDATED_TABLES),
+            ],
+            outputs=["labels_with_signals", "as_of_join_rejections"],
+            name="check_label_signals",
+            tags=["validation"],
+        ),
         node(
             build_model_input_table,
             inputs=[
@@ -69,34 +81,34 @@ def create_pipeline(*, model_input_table: bool = True, **kwargs) -> Pipeline:
             outputs="model_input_table",
             name="build_model_input_table",
             tags=["features"],
-        )
+        ),
     ]
+    # The label inputs of the shared nodes, by parameter name, when the labels are validated.
+    label_inputs = (
+        {
+            "skill_need_labels_profile": "skill_need_labels_profile",
+            "labels_with_signals": "labels_with_signals",
+        }
+        if labels
+        else {}
+    )
     return pipeline(
         [
-            *(_validate_file_node(file) for file in RAW_FILES),
+            *(_validate_file_node(file) for file in files),
             node(
                 check_referential_integrity,
-                inputs=[f"schema_checked_{file}" for file in RAW_FILES],
-                outputs=[*checked, "referential_rejections"],
+                inputs=[f"schema_checked_{file}" for file in files],
+                outputs=[*(f"referenced_{file}" for file in files), "referential_rejections"],
                 name="check_referential_integrity",
                 tags=["validation"],
             ),
-            node(
-                check_label_signals,
-                inputs=[
-                    "referenced_skill_need_labels",
-                    *(f"referenced_{file}" for file in VALIDATED_TABLES),
-                ],
-                outputs=["labels_with_signals", "as_of_join_rejections"],
-                name="check_label_signals",
-                tags=["validation"],
-            ),
+            *(label_nodes if labels else []),
             node(
                 collect_rejected_rows,
                 inputs=[
-                    *(f"{file}_schema_rejections" for file in RAW_FILES),
+                    *(f"{file}_schema_rejections" for file in files),
                     "referential_rejections",
-                    "as_of_join_rejections",
+                    *(["as_of_join_rejections"] if labels else []),
                 ],
                 outputs=["rejected_rows", "rejection_records"],
                 name="collect_rejected_rows",
@@ -104,23 +116,23 @@ def create_pipeline(*, model_input_table: bool = True, **kwargs) -> Pipeline:
             ),
             node(
                 count_kept_rows,
-                inputs=[
-                    *(f"referenced_{file}" for file in VALIDATED_TABLES),
-                    "labels_with_signals",
-                ],
+                inputs={
+                    **{file: f"referenced_{file}" for file in VALIDATED_TABLES},
+                    **({"labels_with_signals": "labels_with_signals"} if labels else {}),
+                },
                 outputs="kept_row_counts",
                 name="count_kept_rows",
                 tags=["validation"],
             ),
             node(
                 build_data_quality_report,
-                inputs=[
-                    *(f"{file}_profile" for file in RAW_FILES),
-                    "kept_row_counts",
-                    "rejection_records",
-                    "labels_with_signals",
-                    "params:data_engineering",
-                ],
+                inputs={
+                    **{f"{file}_profile": f"{file}_profile" for file in VALIDATED_TABLES},
+                    "kept_row_counts": "kept_row_counts",
+                    "rejection_records": "rejection_records",
+                    "data_engineering": "params:data_engineering",
+                    **label_inputs,
+                },
                 outputs="data_quality_report",
                 name="build_data_quality_report",
                 tags=["validation", "reporting"],
@@ -143,7 +155,6 @@ def create_pipeline(*, model_input_table: bool = True, **kwargs) -> Pipeline:
                 name="publish_validated_tables",
                 tags=["validation"],
             ),
-            *(features if model_input_table else []),
         ],
         tags="data_engineering",
         # Groups the nodes for kedro viz; dataset names stay the catalog's.

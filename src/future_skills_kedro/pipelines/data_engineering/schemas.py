@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from pandera.config import ValidationDepth, config_context
 
 from future_skills_kedro.contract import (
@@ -60,23 +62,71 @@ def csv_file_name(file: str) -> str:
 
 
 # ---------------------------------------------------------------- parsing (shared with nodes)
+# Parsed with Arrow compute kernels: the raw text is Arrow-backed, and pandas' to_numeric and
+# to_datetime convert it to Python objects first (10 s of a 1M-row scoring run's 17 s of
+# validation went there; ``benchmarks/bench_raw_parsing.py``).
+_DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# Integers beyond this are not exact as float64 and overflow int64 in the typed tables.
+_LARGEST_INTEGER = 2**53
+# datetime64[ns] holds 1677-09-22 to 2262-04-11: dates outside are not parsed.
+_FIRST_DAY = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
+_LAST_DAY = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
+
+
+def _arrow_text(values: pd.Series) -> pa_arrow.Array:
+    return pa_arrow.array(values.astype("str"), type=pa_arrow.large_string(), from_pandas=True)
+
+
+def _matching(text: pa_arrow.Array, pattern: str) -> pa_arrow.Array:
+    """``text`` where it fully matches ``pattern``, null elsewhere."""
+    matches = pc.match_substring_regex(text, pattern)
+    return pc.if_else(matches, text, pa_arrow.scalar(None, text.type))
+
+
+def _floats(numbers: pa_arrow.Array, values: pd.Series) -> pd.Series:
+    array = numbers.fill_null(np.nan).to_numpy(zero_copy_only=False)
+    return pd.Series(array, index=values.index, name=values.name, dtype="float64")
+
+
 def parse_number(values: pd.Series) -> pd.Series:
     """Float values; NaN where the text is not a finite number."""
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    text = _arrow_text(values)
+    plain = pc.match_substring_regex(text, _DECIMAL).fill_null(False)
+    numbers = _floats(pc.cast(_matching(text, _DECIMAL), pa_arrow.float64()), values)
+    # Other spellings pandas reads (" 4", "1_000", "inf"): rare, so parsed one by one.
+    others = ~plain.to_numpy(zero_copy_only=False) & values.notna().to_numpy()
+    if others.any():
+        numbers[others] = pd.to_numeric(values[others], errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers))
 
 
 def parse_integer(values: pd.Series) -> pd.Series:
     """Integer values as float (NaN-able); NaN where the text is not a plain integer."""
-    is_integer = values.astype("str").str.fullmatch(_INTEGER).fillna(False).astype(bool)
-    return pd.to_numeric(values.where(is_integer), errors="coerce").astype("float64")
+    text = _arrow_text(values)
+    numbers = _floats(pc.cast(_matching(text, _INTEGER), pa_arrow.float64()), values)
+    return numbers.where(numbers.abs() <= _LARGEST_INTEGER)
+
+
+def _digits(text: pa_arrow.Array, start: int, stop: int) -> np.ndarray:
+    part = pc.utf8_slice_codeunits(text, start, stop)
+    return pc.cast(part, pa_arrow.int64()).fill_null(1).to_numpy(zero_copy_only=False)
 
 
 def parse_iso_date(values: pd.Series) -> pd.Series:
     """datetime64[ns] dates; NaT unless the text is a real calendar date as YYYY-MM-DD."""
-    is_iso = values.astype("str").str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
-    dates = pd.to_datetime(values.where(is_iso), format="%Y-%m-%d", errors="coerce")
-    return dates.astype("datetime64[ns]")
+    text = _matching(_arrow_text(values), _ISO_DATE)
+    is_iso = text.is_valid().to_numpy(zero_copy_only=False)
+    # Built from the digits: Arrow's strptime rolls 2022-02-30 over to 2022-03-02 and
+    # pandas' to_datetime goes through Python strings (4x slower on 3M rows).
+    year, month, day = _digits(text, 0, 4), _digits(text, 5, 7), _digits(text, 8, 10)
+    month_start = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
+    days_in_month = (month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")
+    real = is_iso & (month >= 1) & (month <= 12) & (day >= 1)
+    real &= day <= days_in_month.astype("int64")
+    dates = month_start.astype("datetime64[D]") + (day - 1)
+    real &= (dates >= _FIRST_DAY) & (dates <= _LAST_DAY)
+    stamps = np.where(real, dates, np.datetime64("NaT")).astype("datetime64[ns]")
+    return pd.Series(stamps, index=values.index, name=values.name)
 
 
 def normalised_keys(frame: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
