@@ -57,7 +57,8 @@ _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b]*\x1b\\")
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """A project copy after two trainings, three inference runs and a monitoring run."""
+    """A project copy after two trainings, three inference runs, a monitoring run and a
+    data_engineering run."""
     project = copy_project(tmp_path_factory.mktemp("notebooks"))
     # copy_project leaves notebooks/ out (a fresh clone has them: they are committed).
     shutil.copytree(
@@ -85,6 +86,8 @@ def project(tmp_path_factory) -> Path:
             "--params",
             "monitoring.exit_policy.fail_on=never,monitoring.window.purposes=backfill",
         ),
+        # Notebook 01's "run first": inference rewrote the quality report without the labels.
+        ("run", "--pipelines", "data_engineering"),
     ]
     for command in commands:
         result = run_kedro(project, *command)
