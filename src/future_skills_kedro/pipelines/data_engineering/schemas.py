@@ -116,8 +116,9 @@ def parse_iso_date(values: pd.Series) -> pd.Series:
     """datetime64[ns] dates; NaT unless the text is a real calendar date as YYYY-MM-DD."""
     text = _matching(_arrow_text(values), _ISO_DATE)
     is_iso = text.is_valid().to_numpy(zero_copy_only=False)
-    # Built from the digits: Arrow's strptime rolls 2022-02-30 over to 2022-03-02 and
-    # pandas' to_datetime goes through Python strings (4x slower on 3M rows).
+    # Built from the digits (cast by Arrow, checked with numpy): Arrow's strptime rolls
+    # 2022-02-30 over to 2022-03-02, and with a check that the date prints back as written it
+    # was 4x slower than pandas' to_datetime, itself slower than this.
     year, month, day = _digits(text, 0, 4), _digits(text, 5, 7), _digits(text, 8, 10)
     month_start = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
     days_in_month = (month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")
