@@ -67,22 +67,15 @@ def project(tmp_path_factory) -> Path:
     )
     oracle = json.loads((project / "data/01_raw/generator_oracle.json").read_text())
     labelled_quarters = oracle["quarters"]["holdout"]
+    score_again = ("run", "--pipelines", "inference", "--tags", "inference")
     commands = [
         ("run", "--pipelines", "training", "--params", WEAK),
         ("run", "--pipelines", "training", "--params", FAST_TRAINING_PARAMS),
         # Scored from the tables the trainings validated (docs/inference.md, "score again"):
         # the quality report notebook 01 reads stays the trainings' (all six files).
-        ("run", "--pipelines", "inference", "--tags", "inference"),
+        score_again,
         *(
-            (
-                "run",
-                "--pipelines",
-                "inference",
-                "--tags",
-                "inference",
-                "--params",
-                f"inference.snapshot.as_of_date={q}",
-            )
+            (*score_again, "--params", f"inference.snapshot.as_of_date={q}")
             for q in labelled_quarters
         ),
         # The window is the 7 days ending today (UTC): it holds the runs' logs. The re-scored

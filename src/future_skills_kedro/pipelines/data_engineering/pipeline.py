@@ -64,7 +64,7 @@ def create_pipeline(*, labels: bool = True, **kwargs) -> Pipeline:
         node(
             check_label_signals,
             inputs=[
-                "referenced_skill_need_labels",
+                f"referenced_{LABELS}",
                 *(f"referenced_{file}" for file in VALIDATED_TABLES),
             ],
             outputs=["labels_with_signals", "as_of_join_rejections"],
@@ -86,7 +86,7 @@ def create_pipeline(*, labels: bool = True, **kwargs) -> Pipeline:
     # The label inputs of the shared nodes, by parameter name, when the labels are validated.
     label_inputs = (
         {
-            "skill_need_labels_profile": "skill_need_labels_profile",
+            f"{LABELS}_profile": f"{LABELS}_profile",
             "labels_with_signals": "labels_with_signals",
         }
         if labels

@@ -90,11 +90,10 @@ def _floats(numbers: pa_arrow.Array, values: pd.Series) -> pd.Series:
 
 def parse_number(values: pd.Series) -> pd.Series:
     """Float values; NaN where the text is not a finite number."""
-    text = _arrow_text(values)
-    plain = pc.match_substring_regex(text, _DECIMAL).fill_null(False)
-    numbers = _floats(pc.cast(_matching(text, _DECIMAL), pa_arrow.float64()), values)
+    plain = _matching(_arrow_text(values), _DECIMAL)
+    numbers = _floats(pc.cast(plain, pa_arrow.float64()), values)
     # Other spellings pandas reads (" 4", "1_000", "inf"): rare, so parsed one by one.
-    others = ~plain.to_numpy(zero_copy_only=False) & values.notna().to_numpy()
+    others = ~plain.is_valid().to_numpy(zero_copy_only=False) & values.notna().to_numpy()
     if others.any():
         numbers[others] = pd.to_numeric(values[others], errors="coerce").astype("float64")
     return numbers.where(np.isfinite(numbers))
