@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sys
 import warnings
-from pathlib import Path
 
 # MLflow warns when a PythonModel subclass is *defined* without type hints on ``predict``:
 # hints would let MLflow validate inputs and infer the signature. The class is kedro-mlflow's
@@ -33,25 +32,11 @@ def _is_inapplicable(warning: warnings.WarningMessage) -> bool:
     )
 
 
-def on_kedro_cli_start() -> None:
-    """``kedro.init`` entry point: the `kedro` CLI runs it before it loads plugin commands
-    (kedro-mlflow's among them) inside a project. Outside a Kedro project it does nothing."""
-    from kedro.utils import find_kedro_project
-
-    if find_kedro_project(Path.cwd()) is not None:
-        import_kedro_mlflow_quietly()
-    # Leave no trace of this package: the `kedro` CLI must import the project's code from the
-    # project's src/ (bootstrap_project puts it first on sys.path), not from wherever this
-    # entry point was installed.
-    for name in [m for m in sys.modules if m.split(".")[0] == __package__]:
-        del sys.modules[name]
-
-
 def import_kedro_mlflow_quietly() -> None:
     """Import kedro-mlflow's model class without MLflow's inapplicable type-hint warning.
 
-    Called by :func:`on_kedro_cli_start` and by settings.py (sessions opened from Python or
-    Jupyter load kedro-mlflow's hooks after the project settings).
+    Called by the `kedro` CLI at start (cli_start.py) and by settings.py (sessions opened
+    from Python or Jupyter load kedro-mlflow's hooks after the project settings).
     """
     if "kedro_mlflow.mlflow" in sys.modules:
         return

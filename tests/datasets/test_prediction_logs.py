@@ -290,19 +290,112 @@ def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
     assert frame["request_id"].tolist() == [f"c{c}-{r}" for c in range(5) for r in range(100)]
 
 
+def _two_day_chunks():
+    # Several encoding slices per chunk, and a chunk that spans two UTC days.
+    for index in range(4):
+        records = log_records(40, f"c{index}", seed=index)
+        if index == 2:
+            records.loc[20:, "timestamp"] = "2025-07-01T08:00:00Z"
+        yield records
+
+
+def test_slices_encoded_in_threads_are_written_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 7)
+    monkeypatch.setattr(writer_module, "encoder_threads", lambda: 1)
+    append_prediction_logs(_two_day_chunks(), tmp_path / "one_thread")
+    monkeypatch.setattr(writer_module, "encoder_threads", lambda: 3)
+
+    written = append_prediction_logs(_two_day_chunks(), tmp_path / "three_threads")
+
+    assert sorted(path.name for path in written) == [
+        "predictions_20250630.jsonl",
+        "predictions_20250701.jsonl",
+    ]
+    for path in written:
+        assert path.read_bytes() == (tmp_path / "one_thread" / path.name).read_bytes()
+
+
+def test_a_slice_that_fails_to_encode_in_a_thread_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 7)
+    monkeypatch.setattr(writer_module, "encoder_threads", lambda: 2)
+    append_prediction_logs(log_records(5, "first"), tmp_path)
+    before = only_file(tmp_path).read_bytes()
+    real_encode, calls = writer_module.encode_lines, []
+
+    def encode_until_the_ninth_slice(table):
+        calls.append(table.num_rows)
+        if len(calls) == 9:
+            raise PredictionLogError(
+                "prediction log: the encoder did not write one line per record"
+            )
+        return real_encode(table)
+
+    monkeypatch.setattr(writer_module, "encode_lines", encode_until_the_ninth_slice)
+    with pytest.raises(PredictionLogError, match="one line per record"):
+        append_prediction_logs(_two_day_chunks(), tmp_path)
+
+    assert only_file(tmp_path).read_bytes() == before
+
+
+@pytest.mark.parametrize("kernel_copy", ["copy_file_range", "refused: through memory"])
+def test_spilled_bytes_are_appended_whole_with_or_without_a_kernel_copy(
+    tmp_path, monkeypatch, kernel_copy
+):
+    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 5_000)  # most of the run spills
+    monkeypatch.setattr(writer_module, "_COPY_BYTES", 4_096)
+    copies = []
+    real_copy = os.copy_file_range
+
+    def copy_file_range(source, fd, length, offset, position):
+        copies.append(length)
+        if kernel_copy != "copy_file_range":
+            raise OSError(18, "Invalid cross-device link")  # EXDEV
+        return real_copy(source, fd, length, offset, position)
+
+    monkeypatch.setattr(os, "copy_file_range", copy_file_range)
+    append_prediction_logs(log_records(10, "first"), tmp_path / "logs")
+    path = only_file(tmp_path / "logs")
+    path.write_bytes(path.read_bytes()[:-30])  # a torn last line, as after kill -9
+
+    append_prediction_logs(_two_day_chunks(), tmp_path / "logs")
+
+    assert copies  # the spilled part went through copy_file_range first
+    result = read_prediction_logs(tmp_path / "logs")
+    assert (len(result.frame), result.corrupt_lines) == (9 + 160, 1)
+    first_day = [f"c{c}-{r}" for c in range(4) for r in range(40) if (c, r >= 20) != (2, True)]
+    assert result.frame["request_id"].tolist()[9:] == first_day + [f"c2-{r}" for r in range(20, 40)]
+
+
+def test_a_failed_kernel_copy_rolls_the_file_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 5_000)
+    append_prediction_logs(log_records(10, "first"), tmp_path)
+    before = only_file(tmp_path).read_bytes()
+    real_copy = os.copy_file_range
+
+    def copy_half_then_fail(source, fd, length, offset, position):
+        real_copy(source, fd, length // 2, offset, position)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "copy_file_range", copy_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        append_prediction_logs(log_records(100, "second"), tmp_path)
+
+    assert only_file(tmp_path).read_bytes() == before
+
+
 # ------------------------------------------------------------------ crash safety
 
 
 def test_failure_in_the_middle_of_writing_rolls_every_file_back(tmp_path, monkeypatch):
     append_prediction_logs(log_records(10, "first"), tmp_path)
     before = only_file(tmp_path).read_bytes()
-    real_write = os.write
+    real_write = os.pwrite
 
-    def write_half_then_fail(fd, data):
-        real_write(fd, bytes(data[: len(data) // 2]))
+    def write_half_then_fail(fd, data, position):
+        real_write(fd, bytes(data[: len(data) // 2]), position)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "write", write_half_then_fail)
+    monkeypatch.setattr(os, "pwrite", write_half_then_fail)
     with pytest.raises(OSError, match="No space left"):
         append_prediction_logs(log_records(50, "second"), tmp_path)
     monkeypatch.undo()
@@ -313,14 +406,14 @@ def test_failure_in_the_middle_of_writing_rolls_every_file_back(tmp_path, monkey
 
 
 def test_short_writes_are_completed(tmp_path, monkeypatch):
-    real_write = os.write
+    real_write = os.pwrite
     calls = []
 
-    def write_at_most_1000_bytes(fd, data):
+    def write_at_most_1000_bytes(fd, data, position):
         calls.append(len(data))
-        return real_write(fd, bytes(data[:1000]))
+        return real_write(fd, bytes(data[:1000]), position)
 
-    monkeypatch.setattr(os, "write", write_at_most_1000_bytes)
+    monkeypatch.setattr(os, "pwrite", write_at_most_1000_bytes)
     append_prediction_logs(log_records(40), tmp_path)
     monkeypatch.undo()
 

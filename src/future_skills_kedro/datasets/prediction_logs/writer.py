@@ -7,26 +7,33 @@
    ``benchmarks/bench_prediction_logs.py`` still measures side by side: for 1M records
    4.5 CPU-s and 366 MB here against 5.3 CPU-s and 753 MB (the checks included); at 100k
    the two are within 0.2 s (docs/prediction-logs.md). Not slower, so no hand-written code.
+   Slices of ``_ENCODE_ROWS`` rows are encoded by one thread per core (polars releases the
+   GIL), in order, while the calling thread checks the next batch: 1M records encoded in
+   2.9 s instead of 4.8 s on 2 cores.
 3. The lines are staged per UTC day, in memory up to ``_SPOOL_BYTES`` for the whole run
    and in one unnamed file in the log folder beyond, so a run given as an iterable of chunks
    is written in bounded memory.
    A run whose lines were staged elsewhere (Spark's executors: :func:`stage_prediction_logs`
    writes part files, :class:`StagedPredictionLogs` lists them) is committed the same way.
-4. Commit: each day file is opened with O_APPEND and locked with ``flock(LOCK_EX)`` in path
-   order (two runs spanning the same days cannot deadlock); the staged bytes are appended and
-   fsynced. Any failure truncates every touched file back to its size before the run, so a
+4. Commit: each day file is locked with ``flock(LOCK_EX)`` in path order (two runs spanning
+   the same days cannot deadlock); the staged bytes are appended at its end (spilled bytes
+   copied in the kernel with ``copy_file_range``: 0.4 s instead of 1.1-1.9 s for 800 MB here)
+   and fsynced. Any failure truncates every touched file back to its size before the run, so a
    run is all or nothing; after a hard crash (kill -9, power loss) the next writer starts on
    a fresh line and the reader counts the torn line as corrupt.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import os
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -48,6 +55,8 @@ _ENCODE_ROWS = 1 << 15
 # Staged bytes kept in memory per run before spilling to an unnamed file in the log folder.
 _SPOOL_BYTES = 64 << 20
 _COPY_BYTES = 8 << 20
+# copy_file_range refused for these files (file system, kernel): copied through memory instead.
+_NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 # Characters JSON allows raw inside strings but str.splitlines() and some editors treat as
 # line breaks: escaped, so every record stays on one line for any line-oriented tool.
 _LINE_SEPARATORS = {
@@ -85,19 +94,53 @@ def _utc_days(table: pa.Table) -> np.ndarray:
     return stamps.astype("datetime64[us]").astype("datetime64[D]")
 
 
-def _encoded_by_day(table: pa.Table) -> Iterator[tuple[date, int, bytes]]:
-    """(UTC day, rows, their NDJSON lines) per day of each ``_ENCODE_ROWS`` slice of
-    ``table``, in row order within each day."""
+def _day_slices(table: pa.Table) -> Iterator[tuple[date, pa.Table]]:
+    """(UTC day, rows) of each ``_ENCODE_ROWS`` slice of ``table``, in row order within each
+    day (zero-copy slices; filtered only when the slice spans several days)."""
     days = _utc_days(table)
     unique_days = np.unique(days)
     for start in range(0, table.num_rows, _ENCODE_ROWS):
         chunk = table.slice(start, _ENCODE_ROWS)
         chunk_days = days[start : start + _ENCODE_ROWS]
         for day in unique_days:
-            mask = pa.array(chunk_days == day)
-            part = chunk if len(unique_days) == 1 else chunk.filter(mask)
+            part = chunk if len(unique_days) == 1 else chunk.filter(pa.array(chunk_days == day))
             if part.num_rows:
-                yield day.astype(date), part.num_rows, encode_lines(part)
+                yield day.astype(date), part
+
+
+def encoder_threads() -> int:
+    """One encoding thread per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _encoded_by_day(
+    tables: Iterable[pa.Table], threads: int = 1
+) -> Iterator[tuple[date, int, bytes]]:
+    """(UTC day, rows, their NDJSON lines) of every day slice of ``tables``, in order.
+
+    With ``threads`` > 1 the slices are encoded concurrently, at most two per thread waiting
+    (memory stays bounded), while the caller goes on producing ``tables``.
+    """
+    if threads <= 1:
+        for table in tables:
+            for day, part in _day_slices(table):
+                yield day, part.num_rows, encode_lines(part)
+        return
+    pending: deque[tuple[date, int, Future[bytes]]] = deque()
+    with ThreadPoolExecutor(threads, thread_name_prefix="prediction-log-encoder") as pool:
+        try:
+            for table in tables:
+                for day, part in _day_slices(table):
+                    pending.append((day, part.num_rows, pool.submit(encode_lines, part)))
+                    while len(pending) > 2 * threads:
+                        day_, rows, encoded = pending.popleft()
+                        yield day_, rows, encoded.result()
+            while pending:
+                day_, rows, encoded = pending.popleft()
+                yield day_, rows, encoded.result()
+        finally:  # a failure (or a caller that stops) cancels what has not started
+            for *_, encoded in pending:
+                encoded.cancel()
 
 
 class _Staging:
@@ -113,11 +156,8 @@ class _Staging:
         self.bytes_in_memory = 0
         self.spill: IO[bytes] | None = None
 
-    def add(self, table: pa.Table) -> None:
-        for day, rows, payload in _encoded_by_day(table):
-            self._store(log_path(self._directory, day), rows, payload)
-
-    def _store(self, path: Path, rows: int, payload: bytes) -> None:
+    def add(self, day: date, rows: int, payload: bytes) -> None:
+        path = log_path(self._directory, day)
         self.rows[path] = self.rows.get(path, 0) + rows
         parts = self.parts.setdefault(path, [])
         if self.bytes_in_memory + len(payload) <= _SPOOL_BYTES:
@@ -131,21 +171,16 @@ class _Staging:
         self.spill.write(payload)
         parts.append((offset, len(payload)))
 
-    def chunks(self, path: Path) -> Iterator[bytes]:
-        """The staged bytes of one file, in order, at most ``_COPY_BYTES`` read at a time."""
-        if self.spill is not None:
-            self.spill.flush()
+    def copy_to(self, path: Path, fd: int, position: int) -> int:
+        """Write the staged bytes of one file at ``position`` of ``fd``; returns the end."""
         for part in self.parts[path]:
             if isinstance(part, bytes):
-                yield part
-                continue
-            offset, length = part
-            while length:
-                data = os.pread(self.spill.fileno(), min(_COPY_BYTES, length), offset)
-                if not data:
-                    raise OSError("prediction log: the staged run was cut short")
-                yield data
-                offset, length = offset + len(data), length - len(data)
+                position = _write_at(fd, part, position)
+            else:
+                self.spill.flush()
+                offset, length = part
+                position = _copy_range(self.spill.fileno(), offset, length, fd, position)
+        return position
 
     def close(self) -> None:
         self.parts.clear()
@@ -169,16 +204,14 @@ def stage_prediction_logs(
     rows: dict[str, int] = {}
     temporary = f".{part}.{uuid.uuid4().hex[:12]}.tmp"
     try:
-        for records, first_record in batches:
-            if not len(records):
-                continue
-            for day, day_rows, payload in _encoded_by_day(record_table(records, first_record)):
-                name = f"{day:%Y%m%d}"
-                if name not in handles:
-                    (folder / name).mkdir(parents=True, exist_ok=True)
-                    handles[name] = open(folder / name / temporary, "wb")  # noqa: SIM115
-                handles[name].write(payload)
-                rows[name] = rows.get(name, 0) + day_rows
+        tables = (record_table(records, first) for records, first in batches if len(records))
+        for day, day_rows, payload in _encoded_by_day(tables):
+            name = f"{day:%Y%m%d}"
+            if name not in handles:
+                (folder / name).mkdir(parents=True, exist_ok=True)
+                handles[name] = open(folder / name / temporary, "wb")  # noqa: SIM115
+            handles[name].write(payload)
+            rows[name] = rows.get(name, 0) + day_rows
         for name, handle in handles.items():
             handle.close()
             os.replace(folder / name / temporary, folder / name / f"{part}.jsonl")
@@ -213,24 +246,43 @@ class _StagedParts:
             self.parts.setdefault(path, []).append(staged.folder / day / f"{part}.jsonl")
             self.rows[path] = self.rows.get(path, 0) + int(rows)
 
-    def chunks(self, path: Path) -> Iterator[bytes]:
+    def copy_to(self, path: Path, fd: int, position: int) -> int:
         for part in self.parts[path]:
             with part.open("rb") as handle:
-                while data := handle.read(_COPY_BYTES):
-                    yield data
+                size = os.fstat(handle.fileno()).st_size
+                position = _copy_range(handle.fileno(), 0, size, fd, position)
+        return position
 
     def close(self) -> None:
         """The part files belong to whoever staged them (they remove their folder)."""
 
 
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    """os.write until every byte is written (a single call may write fewer)."""
+def _write_at(fd: int, data: bytes, position: int) -> int:
+    """os.pwrite until every byte is written (a call may write fewer); returns the end."""
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = os.pwrite(fd, view, position)
         if written <= 0:
-            raise OSError(f"prediction log: os.write wrote {written} bytes")
-        view = view[written:]
+            raise OSError(f"prediction log: os.pwrite wrote {written} bytes")
+        view, position = view[written:], position + written
+    return position
+
+
+def _copy_range(source: int, offset: int, length: int, fd: int, position: int) -> int:
+    """Copy ``length`` bytes from ``offset`` of ``source`` to ``position`` of ``fd`` in the
+    kernel where it can (``copy_file_range``), else through memory; returns the end."""
+    while length:
+        try:
+            copied = os.copy_file_range(source, fd, length, offset, position)
+        except (AttributeError, OSError) as error:  # no such call here, or not for these files
+            if isinstance(error, OSError) and error.errno not in _NO_KERNEL_COPY:
+                raise
+            data = os.pread(source, min(_COPY_BYTES, length), offset)
+            copied = _write_at(fd, data, position) - position if data else 0
+        if not copied:
+            raise OSError("prediction log: the staged run was cut short")
+        offset, position, length = offset + copied, position + copied, length - copied
+    return position
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -250,17 +302,17 @@ def _commit(staging: _Staging | _StagedParts, fsync: bool) -> None:
             paths = sorted(staging.parts)  # one lock order for every writer: no deadlock
             for path in paths:
                 created = created or not path.exists()
-                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
                 closing.callback(os.close, fd)  # closing the last descriptor unlocks
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 opened.append((fd, os.fstat(fd).st_size))
             for (fd, size), path in zip(opened, paths, strict=True):
                 # A writer killed mid-line left a torn last line: start on a fresh line so
                 # only that line is lost (the reader counts it as corrupt), not our first one.
+                position = size
                 if size and os.pread(fd, 1, size - 1) != b"\n":
-                    _write_all(fd, b"\n")
-                for chunk in staging.chunks(path):
-                    _write_all(fd, chunk)
+                    position = _write_at(fd, b"\n", size)
+                staging.copy_to(path, fd, position)
                 if fsync:
                     os.fsync(fd)
             if fsync and created:
@@ -271,6 +323,15 @@ def _commit(staging: _Staging | _StagedParts, fsync: bool) -> None:
                 with suppress(OSError):
                     os.ftruncate(fd, size)
             raise
+
+
+def _record_tables(batches: Iterable[pd.DataFrame]) -> Iterator[pa.Table]:
+    """Each batch checked and typed; errors number a record within the whole run."""
+    first_record = 0
+    for records in batches:
+        if len(records):
+            yield record_table(records, first_record)
+        first_record += len(records)
 
 
 def append_prediction_logs(
@@ -294,11 +355,10 @@ def append_prediction_logs(
     staged = isinstance(batches, StagedPredictionLogs)
     staging = _StagedParts(target, batches) if staged else _Staging(target)
     try:
-        first_record = 0  # errors number a record within the whole run, not its chunk
-        for records in [] if staged else batches:
-            if len(records):
-                staging.add(record_table(records, first_record))
-            first_record += len(records)
+        for day, rows, payload in (
+            [] if staged else _encoded_by_day(_record_tables(batches), encoder_threads())
+        ):
+            staging.add(day, rows, payload)
         if staging.parts:
             target.mkdir(parents=True, exist_ok=True)
             _commit(staging, fsync)

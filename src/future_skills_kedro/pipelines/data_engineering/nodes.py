@@ -25,6 +25,7 @@ from future_skills_kedro.features import build_feature_table, missing_signal_rea
 from .schemas import (
     DUPLICATE_KEY,
     MISSING_VALUE,
+    ParsedColumns,
     csv_file_name,
     failure_cases,
     first_lines_of_keys,
@@ -160,11 +161,11 @@ def _column_failure_records(file: str, failure_cases: pd.DataFrame) -> pd.DataFr
     )
 
 
-def _duplicate_key_records(file: str, valid: pd.DataFrame) -> pd.DataFrame:
+def _duplicate_key_records(file: str, valid: pd.DataFrame, parse: ParsedColumns) -> pd.DataFrame:
     """Every valid row whose key an earlier valid row has, pointing at that row's line."""
     keys = RAW_FILES[file][0]
     lines = pd.Series(valid.index, index=valid.index)
-    first_line = first_lines_of_keys(valid, keys)
+    first_line = first_lines_of_keys(valid, keys, parse)
     duplicates = valid.index[first_line.ne(lines).to_numpy()]
     key_list = ", ".join(keys)
     raw_keys = valid.loc[duplicates, list(keys)].astype("str").agg(", ".join, axis=1)
@@ -194,13 +195,14 @@ def validate_raw_file(
     is_blank = text.isna().all(axis=1)
     records = [_records(file, text.index[is_blank], "", "", BLANK_LINE)]
     valid = text.loc[~is_blank]
-    cases = failure_cases(raw_schema(file, require_quarter_end_dates), valid)
+    parsed = ParsedColumns(valid)  # each column parsed once for the checks, keys and types
+    cases = failure_cases(raw_schema(file, require_quarter_end_dates, parsed), valid)
     if cases is not None:
         records.append(_column_failure_records(file, cases))
         valid = valid.drop(index=np.unique(records[-1]["row_number"].to_numpy()))
-    records.append(_duplicate_key_records(file, valid))
+    records.append(_duplicate_key_records(file, valid, parsed))
     valid = valid.drop(index=records[-1]["row_number"].to_numpy())
-    typed = to_typed(file, valid)
+    typed = to_typed(file, valid, parsed)
     typed.insert(0, "row_number", valid.index.to_numpy(dtype="int64"))
     typed = validated_schema(file).validate(typed.reset_index(drop=True))
     rejection_records = pd.concat(records, ignore_index=True)
