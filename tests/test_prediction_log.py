@@ -16,6 +16,7 @@ from future_skills_kedro.prediction_log import (
     prediction_log_records,
     record_problems,
     record_table,
+    request_ids,
 )
 
 
@@ -83,6 +84,14 @@ def test_chunks_of_a_batch_are_the_batch_records_cut_by_rows():
     together = pd.concat(list(chunks), ignore_index=True)
     pd.testing.assert_frame_equal(together, whole, check_exact=True)
     assert together["request_id"].tolist() == ["run-0", "run-1", "run-2", "run-3"]
+
+
+@pytest.mark.parametrize(("first_row", "count"), [(0, 0), (0, 3), (999_998, 4)])
+def test_request_ids_number_the_rows_after_the_prefix(first_row, count):
+    ids = request_ids("4f0c-batch", first_row, count)
+
+    assert ids.dtype == "str"
+    assert ids.tolist() == [f"4f0c-batch-{row}" for row in range(first_row, first_row + count)]
 
 
 def test_chunks_share_one_time_and_request_id_prefix_when_none_is_given():

@@ -69,8 +69,9 @@ def build_feature_table(
         raise ValueError(f"keys are missing column(s): {', '.join(missing)}")
     rows = pd.DataFrame(
         {
-            "job_role_id": keys["job_role_id"].astype("str").to_numpy(),
-            "skill_id": keys["skill_id"].astype("str").to_numpy(),
+            # .array, not .to_numpy(): Arrow strings stay Arrow (no 1M Python str objects)
+            "job_role_id": keys["job_role_id"].astype("str").array,
+            "skill_id": keys["skill_id"].astype("str").array,
             "horizon_years": keys["horizon_years"].astype("int64").to_numpy(),
             "as_of_date": pd.to_datetime(keys["as_of_date"]).astype("datetime64[ns]").to_numpy(),
             # merge_asof needs rows sorted by date; this restores the caller's order after.

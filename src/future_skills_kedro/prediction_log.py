@@ -139,6 +139,18 @@ def arrow_schema(timestamp_type: pa.DataType | None = None) -> pa.Schema:
 # ----------------------------------------------------------------------------- records
 
 
+def request_ids(prefix: str, first_row: int, count: int) -> pd.Series:
+    """``<prefix>-<row>`` for the rows ``first_row`` to ``first_row + count - 1``.
+
+    Built by Arrow: a list of a million f-strings cost 0.4 s.
+    """
+    rows = pa.array(np.arange(first_row, first_row + count, dtype=np.int64)).cast(pa.large_string())
+    ids = pc.binary_join_element_wise(
+        pa.scalar(f"{prefix}-", pa.large_string()), rows, pa.scalar("", pa.large_string())
+    )
+    return pd.Series(pd.array(pa.chunked_array([ids]), dtype="str"))
+
+
 def prediction_log_records(
     features: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -194,9 +206,7 @@ def prediction_log_records(
 
     columns: dict[str, Any] = {
         "timestamp": _scored_at(scored_at, count),
-        "request_id": pd.Series(
-            [f"{prefix}-{row}" for row in range(first_row, first_row + count)], dtype="str"
-        ),
+        "request_id": request_ids(prefix, first_row, count),
         "purpose": constant(purpose),
         "model_name": constant(str(model_name)),
         "model_version": constant(str(model_version)),

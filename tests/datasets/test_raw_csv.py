@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
 from future_skills_kedro.contract import RAW_LINE_INDEX
+from future_skills_kedro.datasets import raw_csv
 from future_skills_kedro.datasets.raw_csv import RawCSVDataset
 
 HEADER = "skill_id,skill_name,skill_category"
@@ -111,3 +113,42 @@ def test_record_with_more_fields_than_the_header_fails_naming_its_line(tmp_path,
 def test_load_args_that_skip_lines_are_refused(load_args):
     with pytest.raises(ValueError, match=f"load_args {next(iter(load_args))} would skip lines"):
         RawCSVDataset(filepath="skills.csv", load_args=load_args)
+
+
+PLAIN_FILES = {
+    "LF": f"{HEADER}\nS1,Python,programming\nS2,SQL,data\n",
+    "CRLF, no final line break": f"{HEADER}\r\nS1,Python,programming\r\nS2,SQL,data",
+    "blank lines, one of them last": f"{HEADER}\nS1,Python,programming\n\nS2,SQL,data\n\n",
+    "byte order mark, text as written": f"\ufeff{HEADER}\nNA,null,001\nS2,,\n S3 ,Ünïcode,x y\n",
+}
+NOT_PLAIN_FILES = {
+    "a quoted value": f'{HEADER}\nS1,"Python, the language",programming\n',
+    "a short record": f"{HEADER}\nS1,Python\n",
+    "a long record": f"{HEADER}\nS1,Python,programming,extra\n",
+    "a repeated column": "skill_id,skill_id,skill_category\nS1,S1,x\n",
+    "CR line breaks": f"{HEADER}\rS1,Python,programming\r",
+    "no record": f"{HEADER}\n",
+}
+
+
+@pytest.mark.parametrize("content", PLAIN_FILES.values(), ids=PLAIN_FILES)
+def test_a_plain_file_read_by_arrow_is_the_frame_pandas_reads(tmp_path, content, monkeypatch):
+    by_arrow = _load(tmp_path, content)
+    monkeypatch.setattr(raw_csv, "_read_plain_csv", lambda data, text: None)
+    by_pandas = _load(tmp_path, content)
+    monkeypatch.undo()
+    monkeypatch.setattr(pd, "read_csv", lambda *args, **kwargs: pytest.fail("pandas parsed"))
+
+    pd.testing.assert_frame_equal(_load(tmp_path, content), by_pandas)
+    pd.testing.assert_frame_equal(by_arrow, by_pandas)
+
+
+@pytest.mark.parametrize("content", NOT_PLAIN_FILES.values(), ids=NOT_PLAIN_FILES)
+def test_anything_but_a_plain_file_is_left_to_pandas(content):
+    assert raw_csv._read_plain_csv(content.encode(), content) is None
+
+
+def test_load_args_other_than_the_defaults_are_left_to_pandas(tmp_path, monkeypatch):
+    monkeypatch.setattr(raw_csv, "_read_plain_csv", lambda data, text: pytest.fail("arrow"))
+    raw = _load(tmp_path, "skill_id;skill_name\nS1;Python\n", load_args={"sep": ";"})
+    assert raw.values.tolist() == [["S1", "Python"]]

@@ -7,6 +7,13 @@ about 8 times slower: ``benchmarks/bench_raw_csv.py``) and reads the file once: 
 are decoded strictly, so a file that is not text fails naming its line, and the line each
 record starts on follows from the line breaks pandas keeps inside quoted values. Python's csv
 module only serves error messages (pandas' count records, not lines).
+
+A plain file (no quote character, every line a record with the header's fields, default load
+arguments) is parsed by Arrow's CSV reader instead, on every core and straight into the Arrow
+strings pandas keeps text in: 0.2 s instead of 0.9-1.2 s for 1.3M records here, the same
+frame (a blank line is a record of empty values for both). Anything else (a quote, a short or
+long record, a repeated column name) falls back to pandas, whose result and error messages
+are the reference.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from kedro.io.core import get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 
@@ -130,6 +139,31 @@ def _extra_fields_error(text: str, file_name: str) -> RawFileError | None:
     )
 
 
+def _read_plain_csv(data: bytes, text: str) -> pd.DataFrame | None:
+    """``text`` parsed by Arrow when it is plain CSV (see the module docstring), else None."""
+    header, _, rest = text.partition("\n")
+    names = header.rstrip("\r").split(",")
+    if '"' in text or not rest or "" in names or len(set(names)) < len(names):
+        return None
+    options = pa_csv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.large_string()),
+        null_values=[],
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data.removeprefix(codecs.BOM_UTF8)),
+            parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=options,
+        )
+    except pa.ArrowInvalid:  # a record with fewer or more fields than the header
+        return None
+    if table.column_names != names:
+        return None
+    return pd.DataFrame({name: pd.array(table.column(name), dtype="str") for name in names})
+
+
 class RawCSVDataset(CSVDataset):
     """A raw CSV file as text, indexed by the CSV line each record starts on.
 
@@ -174,6 +208,13 @@ class RawCSVDataset(CSVDataset):
         with self._fs.open(load_path, **{**self._fs_open_args_load, "mode": "rb"}) as handle:
             data = handle.read()
         text = decode_text(data, encoding, file_name)
+        is_utf8 = codecs.lookup(encoding).name == "utf-8"
+        plain = (
+            _read_plain_csv(data, text) if is_utf8 and load_args == self.DEFAULT_LOAD_ARGS else None
+        )
+        if plain is not None:
+            plain.index = pd.Index(record_start_lines(plain, text, False), name=RAW_LINE_INDEX)
+            return plain
         try:
             # From the bytes: pandas decodes in C, a StringIO would first copy the text as
             # 4 bytes per character.

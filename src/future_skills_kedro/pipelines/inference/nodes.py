@@ -28,7 +28,7 @@ from future_skills_kedro.contract import (
 # check the identity).
 from future_skills_kedro.encoding import known_categories
 from future_skills_kedro.features import build_feature_table, missing_feature_reasons
-from future_skills_kedro.prediction_log import PredictionLogChunks
+from future_skills_kedro.prediction_log import PredictionLogChunks, request_ids
 from future_skills_kedro.scoring import (
     CONFIDENCE_COLUMN,
     PREDICTION_COLUMN,
@@ -425,11 +425,6 @@ def score_snapshot(
     return scores, stats
 
 
-def _request_ids(batch_id: str, count: int) -> pd.Series:
-    # Same format as prediction_log_records' "<prefix>-<row number>".
-    return pd.Series([f"{batch_id}-{row}" for row in range(count)], dtype="str")
-
-
 def build_predictions(
     scorable_rows: pd.DataFrame,
     model_scores: pd.DataFrame,
@@ -446,7 +441,8 @@ def build_predictions(
     predictions["model_version"] = str(champion["version"])
     predictions["model_semver"] = champion["semver"]
     predictions["scored_at"] = pd.Timestamp(scoring_stats["scored_at"])
-    predictions["request_id"] = _request_ids(scoring_stats["batch_id"], len(predictions))
+    # The ids of the run's prediction-log records: "<batch id>-<row number>".
+    predictions["request_id"] = request_ids(scoring_stats["batch_id"], 0, len(predictions))
     predictions[UNSEEN_COLUMN] = unseen_categories[UNSEEN_COLUMN].to_numpy()
     return predictions.astype({"model_name": "str", "model_version": "str", "model_semver": "str"})
 
