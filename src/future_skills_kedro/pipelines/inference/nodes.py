@@ -260,19 +260,20 @@ def split_scorable_rows(
     """
     features = scoring_snapshot.reset_index(drop=True)
     records = []
-    dates = features["as_of_date"].dt.strftime("%Y-%m-%d")
     # Missing features: one record per missing source, naming its empty columns.
     explained = missing_feature_reasons(features)
     explained_positions = set(explained["position"].tolist())
     is_missing = features.loc[:, list(FEATURE_COLUMNS)].isna()
-    for position, reason in explained.itertuples(index=False):
+    # Formatted for those rows only (all of a 1M-row snapshot's dates took 0.4 s).
+    dates = features["as_of_date"].iloc[explained["position"]].dt.strftime("%Y-%m-%d")
+    for (position, reason), date in zip(explained.itertuples(index=False), dates, strict=True):
         signal = reason.startswith("no ")  # signals are looked up by date (as DE says it)
         records.append(
             {
                 "position": position,
                 "column": ", ".join(is_missing.columns[is_missing.iloc[position]]),
                 "value": "",
-                "reason": f"{reason} at or before {dates.iloc[position]}" if signal else reason,
+                "reason": f"{reason} at or before {date}" if signal else reason,
             }
         )
     # A missing value no source explains (should not happen with validated tables).
@@ -300,8 +301,9 @@ def split_scorable_rows(
 
     scorable = features.drop(index=np.unique(positions)).reset_index(drop=True)
     rows_rejected = len(features) - len(scorable)
+    first_date = features["as_of_date"].iloc[:1].dt.strftime("%Y-%m-%d")
     quality = {
-        "as_of_date": dates.iloc[0] if len(features) else None,
+        "as_of_date": first_date.iloc[0] if len(first_date) else None,
         "rows": len(features),
         "rows_scorable": len(scorable),
         "rows_rejected": rows_rejected,
