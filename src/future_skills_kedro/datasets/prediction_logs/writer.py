@@ -118,7 +118,7 @@ def _encoded_by_day(
 ) -> Iterator[tuple[date, int, bytes]]:
     """(UTC day, rows, their NDJSON lines) of every day slice of ``tables``, in order.
 
-    With ``threads`` > 1 the slices are encoded concurrently, at most two per thread waiting
+    With ``threads`` > 1 the slices are encoded concurrently, at most one per thread waiting
     (memory stays bounded), while the caller goes on producing ``tables``.
     """
     if threads <= 1:
@@ -132,7 +132,7 @@ def _encoded_by_day(
             for table in tables:
                 for day, part in _day_slices(table):
                     pending.append((day, part.num_rows, pool.submit(encode_lines, part)))
-                    while len(pending) > 2 * threads:
+                    while len(pending) > threads:
                         day_, rows, encoded = pending.popleft()
                         yield day_, rows, encoded.result()
             while pending:
