@@ -6,10 +6,10 @@ The quick exit: at the end of a command CPython clears every module and runs ful
 collections over every object still alive. A `kedro` command imports about 5,000 modules
 (MLflow and its GenAI stack, scikit-learn, pandas, SQLAlchemy...), and those passes took 1.5 s
 after the imports alone and 3 s after a 1M-row `kedro run --pipelines inference` here (perf:
-``gc_collect_main``); 0.3 s with the objects frozen. ``gc.freeze()`` as the last exit callback moves the objects out of the
-collector's sight: they are still released as their references go, streams still flushed and
-every other exit callback still run; only garbage caught in reference cycles at exit is left
-to the operating system, which reclaims the memory anyway.
+``gc_collect_main``); 0.3 s with the objects frozen. ``gc.freeze()`` as the last exit callback
+moves the objects out of the collector's sight: they are still released as their references
+go, streams still flushed and every other exit callback still run; only garbage caught in
+reference cycles at exit is left to the operating system, which reclaims the memory anyway.
 """
 
 from __future__ import annotations
