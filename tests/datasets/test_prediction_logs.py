@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -360,6 +361,9 @@ def test_spilled_bytes_are_appended_whole_with_or_without_a_kernel_copy(
     append_prediction_logs(_two_day_chunks(), tmp_path / "logs")
 
     assert copies  # the spilled part went through copy_file_range first
+    if kernel_copy != "copy_file_range":
+        # Refused once per spilled part, not asked again for each 4 kB of the rest of it.
+        assert all(later != earlier - 4_096 for earlier, later in pairwise(copies))
     result = read_prediction_logs(tmp_path / "logs")
     assert (len(result.frame), result.corrupt_lines) == (9 + 160, 1)
     first_day = [f"c{c}-{r}" for c in range(4) for r in range(40) if (c, r >= 20) != (2, True)]

@@ -173,11 +173,12 @@ class _Staging:
 
     def copy_to(self, path: Path, fd: int, position: int) -> int:
         """Write the staged bytes of one file at ``position`` of ``fd``; returns the end."""
+        if self.spill is not None:
+            self.spill.flush()
         for part in self.parts[path]:
             if isinstance(part, bytes):
                 position = _write_at(fd, part, position)
             else:
-                self.spill.flush()
                 offset, length = part
                 position = _copy_range(self.spill.fileno(), offset, length, fd, position)
         return position
@@ -271,12 +272,17 @@ def _write_at(fd: int, data: bytes, position: int) -> int:
 def _copy_range(source: int, offset: int, length: int, fd: int, position: int) -> int:
     """Copy ``length`` bytes from ``offset`` of ``source`` to ``position`` of ``fd`` in the
     kernel where it can (``copy_file_range``), else through memory; returns the end."""
+    in_kernel = True
     while length:
-        try:
-            copied = os.copy_file_range(source, fd, length, offset, position)
-        except (AttributeError, OSError) as error:  # no such call here, or not for these files
-            if isinstance(error, OSError) and error.errno not in _NO_KERNEL_COPY:
-                raise
+        copied = None
+        if in_kernel:
+            try:
+                copied = os.copy_file_range(source, fd, length, offset, position)
+            except (AttributeError, OSError) as error:  # no such call, or not for these files
+                if isinstance(error, OSError) and error.errno not in _NO_KERNEL_COPY:
+                    raise
+                in_kernel = False  # refused once: the rest goes through memory too
+        if copied is None:
             data = os.pread(source, min(_COPY_BYTES, length), offset)
             copied = _write_at(fd, data, position) - position if data else 0
         if not copied:
