@@ -11,6 +11,7 @@ from pandera.config import config_context
 
 from future_skills_kedro.contract import RAW_FILES
 from future_skills_kedro.datasets.raw_csv import RawCSVDataset
+from future_skills_kedro.pipelines.data_engineering import schemas
 from future_skills_kedro.pipelines.data_engineering.nodes import (
     BLANK_LINE,
     RawFileStructureError,
@@ -267,3 +268,26 @@ def test_first_line_with_an_extra_field_fails_instead_of_shifting_columns():
     shifted.columns = ["skill_id", "skill_name"]
     with pytest.raises(RawFileStructureError, match=r"skills\.csv: line 2 has more fields"):
         validate_raw_file(shifted, "skills")
+
+
+def test_parsed_columns_parse_each_column_once_and_answer_for_any_row_subset(monkeypatch):
+    dates, scores = ["2025-03-31", "2025-02-30", "2025-06-30"], ["0.5", "x", "1"]
+    text = pd.DataFrame(
+        {"as_of_date": dates, "trend_score": scores}, index=pd.Index([2, 3, 5], name="csv_line")
+    )
+    calls = []
+    real_parse = schemas.parse_column
+
+    def counted_parse(values):
+        calls.append(values.name)
+        return real_parse(values)
+
+    monkeypatch.setattr(schemas, "parse_column", counted_parse)
+    parsed = schemas.ParsedColumns(text)
+
+    subset = text.loc[[5, 2]]
+    pd.testing.assert_series_equal(parsed(subset["as_of_date"]), real_parse(subset["as_of_date"]))
+    pd.testing.assert_series_equal(parsed(text["as_of_date"]), real_parse(text["as_of_date"]))
+    pd.testing.assert_series_equal(parsed(text["trend_score"]), real_parse(text["trend_score"]))
+
+    assert calls == ["as_of_date", "trend_score"]
