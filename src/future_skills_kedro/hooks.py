@@ -45,6 +45,20 @@ class SparkUnavailableError(click.ClickException):
     """``--env spark`` without PySpark or Java: one line saying what to install, exit 1."""
 
 
+class StartUpCollectionHook:
+    """Cyclic garbage collection back on, the start-up's objects frozen, as the run starts.
+
+    After kedro-mlflow's ``before_pipeline_run`` (trylast): its MLflow run has started by then.
+    Policy: ``future_skills_kedro.cli_start``.
+    """
+
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
+        from future_skills_kedro.cli_start import resume_collection
+
+        resume_collection()
+
+
 class SparkHook:
     """``conf/<env>/spark.yml`` present (``--env spark``): a SparkSession for the run.
 

@@ -14,6 +14,7 @@ from future_skills_kedro.hooks import (
     ParameterValidationHook,
     ScoringPurposeHook,
     SparkHook,
+    StartUpCollectionHook,
 )
 
 # kedro-mlflow's own hook is discovered through its entry point. Ours run around it:
@@ -22,8 +23,10 @@ from future_skills_kedro.hooks import (
 # ParameterValidationHook checks the parameters before LifecyclePreflightHook and
 # MlflowTrackingSetupHook read them. MlflowRunFailureHook wraps the pipeline-run hooks of all
 # (its position does not matter). ScoringPurposeHook moves a shadow or backfill scoring run's
-# outputs into their own folder. SparkHook, registered last, checks PySpark and Java and starts
-# the session before every other after_context_created (only when conf/<env>/spark.yml exists).
+# outputs into their own folder. StartUpCollectionHook (trylast, after kedro-mlflow has started
+# the MLflow run) turns garbage collection back on (cli_start.py). SparkHook, registered last,
+# checks PySpark and Java and starts the session before every other after_context_created
+# (only when conf/<env>/spark.yml exists).
 HOOKS = (
     MlflowTrackingSetupHook(),
     LifecyclePreflightHook(),
@@ -31,6 +34,7 @@ HOOKS = (
     ModelLifecycleHook(),
     MlflowRunFailureHook(),
     ScoringPurposeHook(),
+    StartUpCollectionHook(),
     SparkHook(),
 )
 
