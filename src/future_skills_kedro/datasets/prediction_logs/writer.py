@@ -46,6 +46,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from future_skills_kedro.cores import usable_cores
 from future_skills_kedro.datasets.prediction_logs.files import DEFAULT_LOG_DIRECTORY, log_path
 from future_skills_kedro.prediction_log import PredictionLogError, record_table
 
@@ -110,7 +111,7 @@ def _day_slices(table: pa.Table) -> Iterator[tuple[date, pa.Table]]:
 
 def encoder_threads() -> int:
     """One encoding thread per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cores()
 
 
 def _encoded_by_day(

@@ -1,0 +1,89 @@
+"""Scoring large inputs in row blocks on several threads: the same probabilities, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from future_skills_kedro import scoring
+from future_skills_kedro.contract import FEATURE_COLUMNS, TARGET_COLUMN
+from future_skills_kedro.pipelines.training.nodes import build_classifier
+from tests.pipelines.training.test_nodes import MODEL, make_model_input
+
+ALGORITHMS = ("additive_logistic", "hist_gradient_boosting", "random_forest", "logistic_regression")
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return make_model_input()
+
+
+@pytest.fixture(scope="module")
+def many_rows(table) -> pd.DataFrame:
+    """5,040 rows: the table seven times, numbers jittered so that no two rows are equal."""
+    rows = pd.concat([table] * 7, ignore_index=True)
+    jitter = np.random.default_rng(1).normal(0, 0.01, len(rows))
+    return rows.assign(trend_score=rows["trend_score"] + jitter).loc[:, list(FEATURE_COLUMNS)]
+
+
+class _Recording:
+    """A fitted classifier whose predict_proba calls are counted (sizes of the blocks)."""
+
+    def __init__(self, classifier) -> None:
+        self._classifier, self.block_rows = classifier, []
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        self.block_rows.append(len(features))
+        return self._classifier.predict_proba(features)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_blocks_scored_on_threads_give_the_probabilities_of_one_call(
+    algorithm, table, many_rows, monkeypatch
+):
+    model = MODEL | {"algorithm": algorithm}
+    model["hyperparameters"] = MODEL["hyperparameters"] | {"additive_logistic": {"n_knots": 4}}
+    classifier = build_classifier(model).fit(
+        table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN]
+    )
+    monkeypatch.setattr(scoring, "ROWS_PER_THREAD", 1000)
+    recording = _Recording(classifier)
+
+    in_blocks = scoring.predict_proba_in_blocks(recording, many_rows, threads=3)
+
+    assert recording.block_rows == [1680, 1680, 1680]
+    np.testing.assert_array_equal(in_blocks, classifier.predict_proba(many_rows))
+
+
+@pytest.mark.parametrize(
+    ("rows", "threads", "blocks"),
+    [(5040, 8, [1008] * 5), (1999, 4, [1999]), (5040, 1, [5040]), (2000, 2, [1000, 1000])],
+)
+def test_only_inputs_worth_a_thread_per_block_are_split(
+    rows, threads, blocks, table, many_rows, monkeypatch
+):
+    classifier = build_classifier(MODEL).fit(
+        table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN]
+    )
+    monkeypatch.setattr(scoring, "ROWS_PER_THREAD", 1000)
+    recording = _Recording(classifier)
+
+    proba = scoring.predict_proba_in_blocks(recording, many_rows.head(rows), threads)
+
+    assert recording.block_rows == blocks
+    assert proba.shape == (rows, len(classifier.classes_))
+
+
+def test_predict_need_levels_uses_the_threads_the_process_may_use(table, many_rows, monkeypatch):
+    classifier = build_classifier(MODEL).fit(
+        table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN]
+    )
+    monkeypatch.setattr(scoring, "ROWS_PER_THREAD", 1000)
+    monkeypatch.setattr(scoring, "numeric_threads", lambda: 2)
+    recording = _Recording(classifier)
+    recording.classes_ = classifier.classes_
+
+    scoring.predict_need_levels(recording, many_rows)
+
+    assert recording.block_rows == [2520, 2520]
