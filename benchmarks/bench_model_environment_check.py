@@ -47,8 +47,8 @@ def main() -> None:
     args = parser.parse_args()
     seconds = {"mlflow": [], "project": []}
     for _ in range(args.repeats):  # the two alternate: the machine's load affects both alike
-        for kind in seconds:
-            seconds[kind].append(_seconds(kind))
+        for kind, values in seconds.items():
+            values.append(_seconds(kind))
     medians = {kind: statistics.median(values) for kind, values in seconds.items()}
     print(
         json.dumps(

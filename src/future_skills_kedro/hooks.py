@@ -113,13 +113,6 @@ class ParameterValidationHook:
     run. The nodes then read the checked values, defaults filled in, from the catalog.
     """
 
-    def __init__(self) -> None:
-        self._context = None
-
-    @hook_impl
-    def after_context_created(self, context) -> None:
-        self._context = context
-
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         from future_skills_kedro.parameters import InvalidParameters
@@ -127,7 +120,9 @@ class ParameterValidationHook:
 
         try:
             parameters = validate_parameters(
-                self._context.params,
+                # The run's parameters as the catalog holds them (``--params`` applied): the
+                # context would load and merge every parameters file again.
+                catalog.load("parameters"),
                 pipelines=_registered_pipeline_names(run_params),
                 # scikit-learn checks the hyperparameters only when this run fits a model
                 check_estimators="params:training.model" in pipeline.inputs(),
