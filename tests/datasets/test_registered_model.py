@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from importlib.metadata import version
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -13,6 +14,7 @@ from future_skills_kedro.datasets.registered_model import ScoringModelDataset
 from tests.conftest import mlflow_store
 
 MODEL_NAME = "scoring-model-under-test"
+WITHOUT_REQUIREMENTS = "scoring-model-without-requirements"
 
 
 class _Doubling(mlflow.pyfunc.PythonModel):
@@ -22,19 +24,27 @@ class _Doubling(mlflow.pyfunc.PythonModel):
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    """A champion whose requirements.txt pins a numpy this environment does not have."""
+    """A champion whose requirements.txt pins a numpy this environment does not have, and a
+    model whose requirements.txt was removed from the store."""
     tmp_path = tmp_path_factory.mktemp("registry")
     with mlflow_store(f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"):
         client = mlflow.MlflowClient()
         experiment = client.create_experiment("models", artifact_location=str(tmp_path / "mlruns"))
-        with mlflow.start_run(experiment_id=experiment):
-            mlflow.pyfunc.log_model(
-                name="model",
-                python_model=_Doubling(),
-                pip_requirements=["numpy==0.0.1", f"pandas=={version('pandas')}"],
-                registered_model_name=MODEL_NAME,
+        for name in (MODEL_NAME, WITHOUT_REQUIREMENTS):
+            with mlflow.start_run(experiment_id=experiment):
+                mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=_Doubling(),
+                    pip_requirements=["numpy==0.0.1", f"pandas=={version('pandas')}"],
+                    registered_model_name=name,
+                )
+            client.set_registered_model_alias(name, "champion", "1")
+        # a local store: the path returned is the artifact itself
+        Path(
+            mlflow.artifacts.download_artifacts(
+                f"models:/{WITHOUT_REQUIREMENTS}@champion/requirements.txt"
             )
-        client.set_registered_model_alias(MODEL_NAME, "champion", "1")
+        ).unlink()
         yield
 
 
@@ -68,4 +78,11 @@ def test_suppress_warnings_in_load_args_skips_the_check_as_mlflow_does(registry,
     )
     with caplog.at_level(logging.WARNING):
         dataset.load()
+    assert _environment_warnings(caplog) == []
+
+
+def test_a_model_without_requirements_txt_loads_with_nothing_to_warn_about(registry, caplog):
+    with caplog.at_level(logging.WARNING):
+        model = ScoringModelDataset(WITHOUT_REQUIREMENTS, alias="champion").load()
+    assert model.predict(pd.DataFrame({"x": [3.0]}))["x"].tolist() == [6.0]
     assert _environment_warnings(caplog) == []

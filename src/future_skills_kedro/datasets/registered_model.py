@@ -182,15 +182,21 @@ class ScoringModelDataset(MlflowModelRegistryDataset):
         )
 
     def _load(self) -> Any:
-        import mlflow
-
         model = super()._load()
         if self._check_environment:
-            requirements = Path(
-                mlflow.artifacts.download_artifacts(f"{self.model_uri}/requirements.txt")
-            )
             flavor = model.metadata.flavors.get("python_function", {})
-            lines = requirements.read_text().splitlines()
+            lines = self._requirement_lines()
             for warning in environment_warnings(lines, flavor.get("python_version")):
                 logger.warning(warning)
         return model
+
+    def _requirement_lines(self) -> list[str]:
+        """The model's requirements.txt; none when it has no such file, as MLflow reads it."""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        uri = f"{self.model_uri}/requirements.txt"
+        try:
+            return Path(mlflow.artifacts.download_artifacts(uri)).read_text().splitlines()
+        except (MlflowException, OSError):
+            return []
