@@ -2,7 +2,7 @@
 
     KEDRO_DISABLE_TELEMETRY=true python benchmarks/bench_inference.py \
         [--rows 1000000] [--repeats 3] [--model-uri models:/NAME@champion] \
-        [--tracking-uri sqlite:///path/to/project/mlflow.db]
+        [--tracking-uri sqlite:///path/to/project/mlflow.db] [--components]
 
 Both sides score the same generated model-input rows (future_skills_kedro.datagen, the rows
 of ``--rows`` label rows) with the same fitted classifier: "bare" is its ``predict_proba``,
@@ -13,6 +13,12 @@ KedroPipelineModel without MLflow's schema enforcement, to split the overhead.
 Target: pyfunc throughput >= 0.8 x bare. The tracking URI defaults to MLFLOW_TRACKING_URI,
 else the project's mlflow.db; the model to the champion of ``registered_model_name``
 (conf/base/globals.yml); train first (`kedro run --pipelines training`).
+
+``--components`` (the default ``additive_logistic`` model) also times, on one thread and the
+same rows, side by side per repeat: the scoring as the model does it (weighted sums on the
+basis, ``AdditiveLogistic.predict_proba``) against building the sparse basis and scoring it
+with the fitted ``LogisticRegression``, and the category lookups as the basis does them
+(Arrow's ``index_in``) against pandas' ``Index.get_indexer`` and ``OrdinalEncoder.transform``.
 """
 
 from __future__ import annotations
@@ -77,6 +83,59 @@ def model_input_rows(rows: int, seed: int) -> pd.DataFrame:
     return data.features.head(rows).reset_index(drop=True)
 
 
+def _components(classifier, features: pd.DataFrame, repeats: int) -> dict:
+    """The additive model's scoring and category lookups, each beside its alternative."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from future_skills_kedro.additive import AdditiveLogistic, _positions
+
+    model = classifier.steps[-1][1]
+    if not isinstance(model, AdditiveLogistic):
+        return {"skipped": f"{type(model).__name__} is not AdditiveLogistic"}
+    basis, logistic = model.basis_, model.logistic_
+    rows = len(features)
+    vocabularies = list(zip(basis.categorical_, basis.encoder_.categories_, strict=True))
+    timings: dict[str, list[float]] = {}
+
+    def timed(name: str, function):
+        started = time.perf_counter()
+        result = function()
+        timings.setdefault(name, []).append(time.perf_counter() - started)
+        return result
+
+    with threadpool_limits(limits=1):
+        for _ in range(repeats):
+            sparse = timed(
+                "sparse_basis_then_logistic",
+                lambda: logistic.predict_proba(basis.transform(features)),
+            )
+            direct = timed("weighted_sums_on_the_basis", lambda: model.predict_proba(features))
+            # All categorical columns, as the basis looks them up.
+            timed(
+                "lookup_arrow_index_in",
+                lambda: [_positions(features[c], v) for c, v in vocabularies],
+            )
+            timed(
+                "lookup_pandas_get_indexer",
+                lambda: [pd.Index(v).get_indexer(features[c]) for c, v in vocabularies],
+            )
+            timed(
+                "lookup_ordinal_encoder",
+                lambda: basis.encoder_.transform(features.loc[:, basis.categorical_]),
+            )
+    figures: dict = {
+        name: {"best_s": round(min(seconds), 3), "median_s": round(statistics.median(seconds), 3)}
+        for name, seconds in timings.items()
+    }
+    for name in ("sparse_basis_then_logistic", "weighted_sums_on_the_basis"):
+        figures[name]["rows_per_s_best"] = round(rows / min(timings[name]))
+    figures["categorical_columns"] = len(basis.categorical_)
+    figures["max_abs_probability_difference"] = float(np.abs(sparse - direct).max())
+    figures["threads"] = 1
+    return figures
+
+
 def main() -> None:
     """Load the model, generate the rows, time both paths, print one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,6 +144,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--model-uri", default=None, help="default: the project's champion")
     parser.add_argument("--tracking-uri", default=None)
+    parser.add_argument("--components", action="store_true", help="see the module docstring")
     args = parser.parse_args()
 
     import mlflow
@@ -121,6 +181,7 @@ def main() -> None:
     unwrapped = _figures(
         _timed(lambda: python_model.predict(None, features), args.repeats), len(rows)
     )
+    components = _components(classifier, features, args.repeats) if args.components else None
     ratio_best = bare["best_s"] / pyfunc["best_s"]
     ratio_median = bare["median_s"] / pyfunc["median_s"]
     print(
@@ -138,6 +199,7 @@ def main() -> None:
                 "bare_predict_proba": bare,
                 "pyfunc_predict": pyfunc,
                 "kedro_pipeline_model_predict": unwrapped,
+                **({"components": components} if components else {}),
                 "throughput_ratio_pyfunc_vs_bare_best": round(ratio_best, 3),
                 "throughput_ratio_pyfunc_vs_bare_median": round(ratio_median, 3),
                 "target_ratio": TARGET_RATIO,

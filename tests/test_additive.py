@@ -116,3 +116,70 @@ def test_additive_hyperparameters_are_checked_before_any_fit():
     assert error.value.at == ("hyperparameters", "additive_logistic", "C")
     with pytest.raises(Invalid, match="not a parameter of AdditiveLogistic"):
         check_hyperparameters("additive_logistic", {"n_knot": 5})
+
+
+def _awkward_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows with an unseen role, all categories unseen, a far horizon and missing numbers."""
+    rows = table.loc[:, list(FEATURE_COLUMNS)].head(40).copy()
+    rows.loc[1, "job_role_name"] = "Quantum Prompt Engineer"
+    rows.loc[2, list(CATEGORICAL_FEATURES)] = "never seen"
+    rows.loc[3, "horizon_years"] = 10
+    rows.loc[4, ["trend_score", "internal_usage"]] = np.nan
+    rows.loc[5, "skill_name"] = np.nan
+    return rows
+
+
+@pytest.mark.parametrize("products", [True, False])
+def test_weighted_sums_on_the_basis_equal_the_sparse_basis_times_the_weights(table, products):
+    features = table.loc[:, list(FEATURE_COLUMNS)]
+    basis = AdditiveBasis(n_knots=4, products=products).fit(features)
+    rows = _awkward_rows(table)
+    weights = np.random.default_rng(0).normal(size=(3, basis.n_features_out_))
+    np.testing.assert_allclose(
+        basis.dot(rows, weights), basis.transform(rows) @ weights.T, rtol=1e-12, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("levels", [None, ("LOW", "HIGH")], ids=["three classes", "two"])
+def test_scoring_equals_the_fitted_logistic_regression_on_the_sparse_basis(table, levels):
+    if levels is not None:
+        table = table.loc[table[TARGET_COLUMN].isin(levels)]
+    model = AdditiveLogistic(n_knots=4).fit(
+        table.loc[:, list(FEATURE_COLUMNS)], table[TARGET_COLUMN]
+    )
+    rows = _awkward_rows(table.reset_index(drop=True))
+    reference = model.logistic_.predict_proba(model.basis_.transform(rows))
+    np.testing.assert_allclose(model.predict_proba(rows), reference, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        model.decision_function(rows),
+        model.logistic_.decision_function(model.basis_.transform(rows)),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_each_row_alone_is_scored_as_in_the_whole_batch(table):
+    classifier = _fit(table)
+    rows = _awkward_rows(table)
+    whole = classifier.predict_proba(rows)
+    alone = np.vstack([classifier.predict_proba(rows.iloc[[i]]) for i in range(len(rows))])
+    np.testing.assert_array_equal(whole, alone)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["b", "z", None, "a", "b"], dtype="str"),
+        pd.Series(["b", "z", None, "a", "b"], dtype=object),
+        pd.Series(["b", "z", None, "a", "b"], dtype="category"),
+        pd.Series([1, 2, 3], dtype="int64"),
+        pd.Series(["b", 2, None], dtype=object),
+    ],
+    ids=["arrow text", "object text", "category", "numbers", "mixed objects"],
+)
+def test_category_positions_are_pandas_positions_whatever_the_dtype(values):
+    from future_skills_kedro.additive import _positions
+
+    for categories in (np.array(["a", "b", "c"], dtype=object), np.array([1, 2], dtype=object)):
+        expected = pd.Index(categories).get_indexer(values)
+        np.testing.assert_array_equal(_positions(values, categories), expected)
