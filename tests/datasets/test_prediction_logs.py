@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
 import re
+import threading
 from itertools import pairwise
 from pathlib import Path
 
@@ -273,8 +275,9 @@ def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
 
     def commit(staging, fsync):
         staged["in_memory"] = staging.bytes_in_memory
-        staged["spilled"] = staging.spill.seek(0, os.SEEK_END)
-        staged["spill_name"] = staging.spill.name
+        (spill,) = staging.spills.values()  # one day, one spill
+        staged["spilled"] = os.fstat(spill.fd).st_size
+        staged["spill_name"] = os.readlink(f"/proc/self/fd/{spill.fd}")
         real_commit(staging, fsync)
 
     monkeypatch.setattr(writer_module, "_commit", commit)
@@ -285,7 +288,7 @@ def test_chunked_run_spills_to_disk_in_bounded_memory(tmp_path, monkeypatch):
     file_bytes = only_file(tmp_path).stat().st_size
     assert staged["in_memory"] <= 10_000
     assert staged["in_memory"] + staged["spilled"] == file_bytes  # the rest went to disk
-    assert isinstance(staged["spill_name"], int)  # an unnamed file: nothing left behind
+    assert staged["spill_name"].endswith(" (deleted)")  # an unnamed file: nothing left behind
     assert list(tmp_path.iterdir()) == [tmp_path / "predictions_20250630.jsonl"]
     frame = read_prediction_logs(tmp_path).frame
     assert frame["request_id"].tolist() == [f"c{c}-{r}" for c in range(5) for r in range(100)]
@@ -385,6 +388,183 @@ def test_a_failed_kernel_copy_rolls_the_file_back(tmp_path, monkeypatch):
         append_prediction_logs(log_records(100, "second"), tmp_path)
 
     assert only_file(tmp_path).read_bytes() == before
+
+
+# ---------------------------------------------- a run creating its day file: linked spill
+
+
+@pytest.fixture
+def spilling(monkeypatch):
+    """Small spills and flushes: every run below spills, and flushes in the background."""
+    monkeypatch.setattr(writer_module, "_SPOOL_BYTES", 5_000)
+    monkeypatch.setattr(writer_module, "_ENCODE_ROWS", 8)
+    monkeypatch.setattr(writer_module, "_WRITEBACK_BYTES", 20_000)
+
+
+def _chunks(prefix: str, count: int = 4, rows: int = 30):
+    return (log_records(rows, f"{prefix}{index}", seed=index) for index in range(count))
+
+
+def test_a_run_creating_its_day_file_links_its_spill_as_the_same_bytes(
+    tmp_path, monkeypatch, spilling
+):
+    appended = tmp_path / "appended" / "predictions_20250630.jsonl"
+    appended.parent.mkdir()
+    appended.touch()  # exists: the lines are appended as before
+    append_prediction_logs(_chunks("c"), appended.parent)
+    flushes = []
+    real_fdatasync = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: flushes.append(fd) or real_fdatasync(fd))
+
+    def no_copy(*args):
+        raise AssertionError("a new day file is linked, not copied")
+
+    monkeypatch.setattr(writer_module, "_copy_range", no_copy)
+
+    written = append_prediction_logs(_chunks("c"), tmp_path / "linked")
+
+    path = tmp_path / "linked" / "predictions_20250630.jsonl"
+    assert written == {path: 120}
+    assert path.read_bytes() == appended.read_bytes()
+    assert len(flushes) > 2  # flushed in the background while encoding, then once more
+    assert [p.name for p in (tmp_path / "linked").iterdir()] == [path.name]
+
+
+def test_a_failed_background_flush_fails_the_run(tmp_path, monkeypatch, spilling):
+    real_fdatasync = os.fdatasync
+
+    def fails_in_the_background(fd):
+        if threading.current_thread().name.startswith("prediction-log-flush"):
+            raise OSError(5, "Input/output error")
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fails_in_the_background)
+    with pytest.raises(OSError, match="Input/output error"):
+        append_prediction_logs(_chunks("c"), tmp_path / "logs")
+
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("refused", ["no O_TMPFILE", "link refused"])
+def test_a_spill_that_cannot_be_linked_is_appended(tmp_path, monkeypatch, spilling, refused):
+    append_prediction_logs(_chunks("c"), tmp_path / "linked")
+    if refused == "no O_TMPFILE":
+        monkeypatch.setattr(writer_module, "_O_TMPFILE", None)
+    else:
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", refuse)
+    copies = []
+    real_copy = writer_module._copy_range
+    monkeypatch.setattr(
+        writer_module, "_copy_range", lambda *args: copies.append(args[2]) or real_copy(*args)
+    )
+
+    append_prediction_logs(_chunks("c"), tmp_path / "appended")
+
+    name = "predictions_20250630.jsonl"
+    assert (tmp_path / "appended" / name).read_bytes() == (tmp_path / "linked" / name).read_bytes()
+    assert copies  # through the old path
+    assert [p.name for p in (tmp_path / "appended").iterdir()] == [name]
+
+
+def test_a_failure_after_linking_leaves_the_linked_file_empty(tmp_path, monkeypatch, spilling):
+    records = log_records(120, "second")
+    records.loc[60:, "timestamp"] = "2025-07-01T08:00:00Z"
+    append_prediction_logs(log_records(5, "first", scored_at="2025-07-01T01:00:00Z"), tmp_path)
+    existing = tmp_path / "predictions_20250701.jsonl"
+    before = existing.read_bytes()
+    copies = []
+    real_copy = writer_module._copy_range
+
+    def copy_half_then_fail(source, offset, length, fd, position):
+        copies.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_copy(source, offset, length // 2, fd, position)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer_module, "_copy_range", copy_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        append_prediction_logs(records, tmp_path)
+
+    assert copies == [existing.name]  # the 30th was linked (first in path order), not copied
+    assert (tmp_path / "predictions_20250630.jsonl").stat().st_size == 0
+    assert existing.read_bytes() == before
+
+
+def test_a_day_file_created_by_another_writer_meanwhile_is_appended_to(
+    tmp_path, monkeypatch, spilling
+):
+    append_prediction_logs(log_records(7, "other"), tmp_path / "other")
+    other = (tmp_path / "other" / "predictions_20250630.jsonl").read_bytes()
+    real_link = os.link
+
+    def created_just_before(source, target, **kwargs):
+        (tmp_path / "logs" / target).write_bytes(other)  # another writer's run, committed
+        real_link(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "link", created_just_before)
+    written = append_prediction_logs(_chunks("c"), tmp_path / "logs")
+
+    result = read_prediction_logs(tmp_path / "logs")
+    assert written == {tmp_path / "logs" / "predictions_20250630.jsonl": 120}
+    assert (len(result.frame), result.corrupt_lines) == (127, 0)
+    assert result.frame["request_id"].tolist() == [f"other-{r}" for r in range(7)] + [
+        f"c{c}-{r}" for c in range(4) for r in range(30)
+    ]
+
+
+@pytest.mark.parametrize("commit", ["succeeds", "fails"])
+def test_a_reader_never_sees_a_linked_run_before_its_commit_ends(
+    tmp_path, monkeypatch, spilling, commit
+):
+    linked, release = threading.Event(), threading.Event()
+    real_link, real_fsync_directory = os.link, writer_module._fsync_directory
+
+    def link_then_wait(*args, **kwargs):
+        real_link(*args, **kwargs)
+        linked.set()
+        assert release.wait(30)
+
+    def fsync_directory(directory):
+        if commit == "fails":
+            raise OSError(5, "Input/output error")
+        real_fsync_directory(directory)
+
+    monkeypatch.setattr(os, "link", link_then_wait)
+    monkeypatch.setattr(writer_module, "_fsync_directory", fsync_directory)
+    failures = []
+
+    def write():
+        try:
+            append_prediction_logs(_chunks("c"), tmp_path)
+        except OSError as error:
+            failures.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert linked.wait(30)
+    path = tmp_path / "predictions_20250630.jsonl"
+    with path.open("rb") as handle, pytest.raises(BlockingIOError):
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    reads = []
+    reader = threading.Thread(target=lambda: reads.append(read_prediction_logs(tmp_path)))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive()  # waiting for the writer's lock
+    release.set()
+    writer.join(30)
+    reader.join(30)
+
+    expected = 120 if commit == "succeeds" else 0
+    assert (len(reads[0].frame), reads[0].corrupt_lines, len(failures)) == (
+        expected,
+        0,
+        int(commit == "fails"),
+    )
+    if commit == "fails":
+        assert path.stat().st_size == 0  # cut back to empty, as a file the run created
 
 
 # ------------------------------------------------------------------ crash safety

@@ -10,17 +10,28 @@
    Slices of ``_ENCODE_ROWS`` rows are encoded by one thread per core (polars releases the
    GIL), in order, while the calling thread checks the next batch: 1M records encoded in
    2.9 s instead of 4.8 s on 2 cores.
-3. The lines are staged per UTC day, in memory up to ``_SPOOL_BYTES`` for the whole run
-   and in one unnamed file in the log folder beyond, so a run given as an iterable of chunks
-   is written in bounded memory.
+3. The lines are staged per UTC day, in memory up to ``_SPOOL_BYTES`` for the whole run; a
+   day whose lines would go beyond moves all of them, in order, to its own unnamed file in
+   the log folder (``O_TMPFILE``, or an ordinary temporary file where refused), so a run
+   given as an iterable of chunks is written in bounded memory. Every ``_WRITEBACK_BYTES``
+   written to the spill of a day file that does not exist yet, one background thread
+   flushes it (``fdatasync``; one flush at a time, a failed one fails the run): the disk
+   writes while the encoder works.
    A run whose lines were staged elsewhere (Spark's executors: :func:`stage_prediction_logs`
    writes part files, :class:`StagedPredictionLogs` lists them) is committed the same way.
 4. Commit: each day file is locked with ``flock(LOCK_EX)`` in path order (two runs spanning
-   the same days cannot deadlock); the staged bytes are appended at its end (spilled bytes
-   copied in the kernel with ``copy_file_range``: 0.4 s instead of 1.1-1.9 s for 800 MB here)
-   and fsynced. Any failure truncates every touched file back to its size before the run, so a
-   run is all or nothing; after a hard crash (kill -9, power loss) the next writer starts on
-   a fresh line and the reader counts the torn line as corrupt.
+   the same days cannot deadlock). A day file that does not exist and whose lines are all
+   in a linkable spill (the first run of a UTC day) becomes that spill: flushed, locked,
+   then linked into the folder (``linkat`` of ``/proc/self/fd/N``), so nobody sees it before
+   the commit ends, and nothing is copied. Otherwise (the file exists or was created
+   meanwhile, lines in memory, linking refused) the staged bytes are appended at its end
+   (spilled bytes copied in the kernel with ``copy_file_range``: 0.4 s instead of 1.1-1.9 s
+   for 800 MB here) and fsynced. Any failure truncates every touched file back to its size
+   before the run (a linked file to empty), so a run is all or nothing; after a hard crash
+   (kill -9, power loss) the next writer starts on a fresh line and the reader counts the
+   torn line as corrupt.
+   1M records (845 MB) in 10 chunks creating their day file, on 2 shared cores: 3.8-4.7 s
+   instead of 7.1-7.8 s, the commit 0.15 s instead of 2.3-2.9 s (copy 0.4 s, fsync 2 s).
 """
 
 from __future__ import annotations
@@ -56,6 +67,22 @@ _ENCODE_ROWS = 1 << 15
 # Staged bytes kept in memory per run before spilling to an unnamed file in the log folder.
 _SPOOL_BYTES = 64 << 20
 _COPY_BYTES = 8 << 20
+# Bytes written to a spill between two background flushes (fdatasync) of it.
+_WRITEBACK_BYTES = 64 << 20
+_O_TMPFILE: int | None = getattr(os, "O_TMPFILE", None)
+# O_TMPFILE refused (kernel, file system): the spill is an ordinary unnamed file instead.
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.ENOTDIR}
+# Linking a spill refused (no /proc, file system, permissions): its lines are appended.
+_NO_LINK = {
+    errno.EPERM,
+    errno.EACCES,
+    errno.EXDEV,
+    errno.ENOENT,
+    errno.EOPNOTSUPP,
+    errno.EMLINK,
+    errno.EINVAL,
+    errno.ELOOP,
+}
 # copy_file_range refused for these files (file system, kernel): copied through memory instead.
 _NO_KERNEL_COPY = {errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 # Characters JSON allows raw inside strings but str.splitlines() and some editors treat as
@@ -144,50 +171,126 @@ def _encoded_by_day(
                 encoded.cancel()
 
 
-class _Staging:
-    """A run's encoded lines per day file: in memory up to ``_SPOOL_BYTES`` in all, the rest
-    in one unnamed file in the log folder (same file system; gone when closed or if the
-    process dies). Memory stays bounded whatever the size of the run."""
+def _linkable_unnamed_file(directory: Path) -> int | None:
+    """An ``O_TMPFILE`` file in ``directory`` (None where refused): no name until linked."""
+    if _O_TMPFILE is None:
+        return None
+    try:
+        return os.open(directory, _O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o644)
+    except OSError as error:
+        if error.errno in _NO_TMPFILE:
+            return None
+        raise
 
-    def __init__(self, directory: Path) -> None:
+
+class _Spill:
+    """One day file's staged lines in an unnamed file of the log folder: gone when closed or
+    if the process dies, unless linked as the day file (:func:`_link`).
+
+    Opened with ``O_TMPFILE`` (without ``O_EXCL``, so it can be linked); where the file
+    system or kernel refuses it, a ``tempfile.TemporaryFile``, never linked.
+    """
+
+    def __init__(self, directory: Path, new_file: bool) -> None:
+        self.size = 0
+        self.unflushed = 0  # bytes written since the last flush was started
+        self.new_file = new_file  # its day file did not exist when the day started spilling
+        self._handle: IO[bytes] | None = None
+        fd = _linkable_unnamed_file(directory)
+        self.linkable = fd is not None
+        if fd is None:  # no O_TMPFILE here: an ordinary unnamed file, never linked
+            self._handle = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - close()
+            fd = self._handle.fileno()
+        self.fd = fd
+
+    def write(self, payload: bytes) -> None:
+        self.size = _write_at(self.fd, payload, self.size)
+        self.unflushed += len(payload)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        else:
+            os.close(self.fd)
+
+
+class _Staging:
+    """A run's encoded lines per day file: in memory up to ``_SPOOL_BYTES`` in all; a day
+    whose lines would go beyond moves all of them (in order) to its own :class:`_Spill`, so
+    memory stays bounded whatever the size of the run. With ``writeback``, every
+    ``_WRITEBACK_BYTES`` written to a spill that may become its day file are flushed to disk
+    in a background thread (one flush at a time) while the encoder works."""
+
+    def __init__(self, directory: Path, writeback: bool = True) -> None:
         self._directory = directory
-        # Per file: bytes in memory, or (offset, length) in the spill file.
-        self.parts: dict[Path, list[bytes | tuple[int, int]]] = {}
+        self._writeback = writeback
+        self.parts: dict[Path, list[bytes]] = {}  # lines in memory, per file
+        self.spills: dict[Path, _Spill] = {}  # per file whose lines are all in a spill
         self.rows: dict[Path, int] = {}
         self.bytes_in_memory = 0
-        self.spill: IO[bytes] | None = None
+        self._flusher: ThreadPoolExecutor | None = None
+        self._flush: Future[None] | None = None
 
     def add(self, day: date, rows: int, payload: bytes) -> None:
         path = log_path(self._directory, day)
         self.rows[path] = self.rows.get(path, 0) + rows
         parts = self.parts.setdefault(path, [])
-        if self.bytes_in_memory + len(payload) <= _SPOOL_BYTES:
+        spill = self.spills.get(path)
+        if spill is None and self.bytes_in_memory + len(payload) <= _SPOOL_BYTES:
             parts.append(payload)
             self.bytes_in_memory += len(payload)
             return
-        if self.spill is None:
+        if spill is None:  # the day starts spilling: its lines so far go first
             self._directory.mkdir(parents=True, exist_ok=True)
-            self.spill = tempfile.TemporaryFile(dir=self._directory)  # noqa: SIM115 - close()
-        offset = self.spill.seek(0, os.SEEK_END)
-        self.spill.write(payload)
-        parts.append((offset, len(payload)))
+            spill = self.spills[path] = _Spill(self._directory, new_file=not path.exists())
+            for part in parts:
+                spill.write(part)
+            self.bytes_in_memory -= sum(map(len, parts))
+            parts.clear()
+        spill.write(payload)
+        if self._writeback and spill.linkable and spill.new_file:
+            self._write_back(spill)
+
+    def _write_back(self, spill: _Spill) -> None:
+        """Start flushing ``spill`` once ``_WRITEBACK_BYTES`` wait, unless a flush is running."""
+        if spill.unflushed < _WRITEBACK_BYTES:
+            return
+        if self._flush is not None:
+            if not self._flush.done():
+                return
+            self._flush.result()  # a failed flush fails the run
+        if self._flusher is None:
+            self._flusher = ThreadPoolExecutor(1, thread_name_prefix="prediction-log-flush")
+        self._flush = self._flusher.submit(os.fdatasync, spill.fd)
+        spill.unflushed = 0
+
+    def wait_for_flush(self) -> None:
+        """Wait for the background flush, if any; raises its error."""
+        flush, self._flush = self._flush, None
+        if flush is not None:
+            flush.result()
+
+    def linkable(self, path: Path) -> _Spill | None:
+        """The spill holding all the lines of ``path``, if it can become that file."""
+        spill = self.spills.get(path)
+        return spill if spill is not None and spill.linkable else None
 
     def copy_to(self, path: Path, fd: int, position: int) -> int:
         """Write the staged bytes of one file at ``position`` of ``fd``; returns the end."""
-        if self.spill is not None:
-            self.spill.flush()
+        spill = self.spills.get(path)
+        if spill is not None:
+            return _copy_range(spill.fd, 0, spill.size, fd, position)
         for part in self.parts[path]:
-            if isinstance(part, bytes):
-                position = _write_at(fd, part, position)
-            else:
-                offset, length = part
-                position = _copy_range(self.spill.fileno(), offset, length, fd, position)
+            position = _write_at(fd, part, position)
         return position
 
     def close(self) -> None:
         self.parts.clear()
-        if self.spill is not None:
-            self.spill.close()
+        if self._flusher is not None:  # no spill is closed under a running flush
+            self._flusher.shutdown(wait=True, cancel_futures=True)
+        for spill in self.spills.values():
+            spill.close()
+        self.spills.clear()
 
 
 def stage_prediction_logs(
@@ -300,20 +403,76 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _link(spill: _Spill, path: Path, directory_fd: int) -> bool:
+    """Make ``spill`` (flushed by the caller) the file ``path`` of the folder ``directory_fd``,
+    locked exclusively before it has a name (held until its descriptor is closed or
+    unlocked); False when ``path`` exists meanwhile or linking is refused (append instead)."""
+    fcntl.flock(spill.fd, fcntl.LOCK_EX)
+    try:
+        # dst_dir_fd: linkat(AT_SYMLINK_FOLLOW), which links the file /proc/self/fd/N points
+        # to (Python 3.11's plain link() would link the symbolic link itself: EXDEV).
+        os.link(f"/proc/self/fd/{spill.fd}", path.name, dst_dir_fd=directory_fd)
+    except FileExistsError:  # another writer created it: append to it
+        return False
+    except OSError as error:
+        if error.errno not in _NO_LINK:
+            raise
+        return False
+    return True
+
+
+def _spills_to_link(
+    staging: _Staging | _StagedParts, paths: list[Path], fsync: bool
+) -> dict[Path, _Spill]:
+    """The day files that do not exist and whose lines are all in a linkable spill, with
+    that spill flushed (before any lock is taken, so the locks are held shorter)."""
+    if not isinstance(staging, _Staging):
+        return {}
+    staging.wait_for_flush()  # a failed background flush fails the run
+    spills = {path: spill for path in paths if (spill := staging.linkable(path))}
+    spills = {path: spill for path, spill in spills.items() if not path.exists()}
+    if fsync:  # a linked file holds its lines on disk from the start
+        for spill in spills.values():
+            os.fdatasync(spill.fd)
+    return spills
+
+
+def _open_locked(path: Path, closing: ExitStack) -> tuple[int, int]:
+    """``path`` opened (created if need be) and locked exclusively; (fd, size before)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    closing.callback(os.close, fd)  # closing the last descriptor unlocks
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd, os.fstat(fd).st_size
+
+
 def _commit(staging: _Staging | _StagedParts, fsync: bool) -> None:
-    """Append each day's staged bytes under an exclusive lock; on any failure undo every file."""
+    """Append each day's staged bytes under an exclusive lock, or link as the day file a spill
+    that holds all its lines when it does not exist; on any failure undo every file."""
+    paths = sorted(staging.parts)  # one lock order for every writer: no deadlock
+    to_link = _spills_to_link(staging, paths, fsync)
     opened: list[tuple[int, int]] = []  # fd, size before this run
+    linked: set[Path] = set()
     created = False
+    directory_fd = -1
     with ExitStack() as closing:
         try:
-            paths = sorted(staging.parts)  # one lock order for every writer: no deadlock
+            if to_link:
+                directory_fd = os.open(paths[0].parent, os.O_RDONLY | os.O_DIRECTORY)
+                closing.callback(os.close, directory_fd)
             for path in paths:
-                created = created or not path.exists()
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                closing.callback(os.close, fd)  # closing the last descriptor unlocks
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                opened.append((fd, os.fstat(fd).st_size))
+                # Locked before it has a name: nobody sees its lines before the commit ends.
+                spill = to_link.get(path)
+                if spill is None or not _link(spill, path, directory_fd):
+                    created = created or not path.exists()  # appended to, created if need be
+                    opened.append(_open_locked(path, closing))
+                    continue
+                closing.callback(fcntl.flock, spill.fd, fcntl.LOCK_UN)  # the staging closes it
+                linked.add(path)
+                created = True
+                opened.append((spill.fd, 0))  # a created file: cut back to empty on failure
             for (fd, size), path in zip(opened, paths, strict=True):
+                if path in linked:
+                    continue
                 # A writer killed mid-line left a torn last line: start on a fresh line so
                 # only that line is lost (the reader counts it as corrupt), not our first one.
                 position = size
@@ -360,7 +519,7 @@ def append_prediction_logs(
         batches = [batches]
     new_folder = not target.exists()
     staged = isinstance(batches, StagedPredictionLogs)
-    staging = _StagedParts(target, batches) if staged else _Staging(target)
+    staging = _StagedParts(target, batches) if staged else _Staging(target, fsync)
     try:
         for day, rows, payload in (
             [] if staged else _encoded_by_day(_record_tables(batches), encoder_threads())
