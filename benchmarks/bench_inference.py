@@ -88,7 +88,8 @@ def _components(classifier, features: pd.DataFrame, repeats: int) -> dict:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from future_skills_kedro.additive import AdditiveLogistic, _positions
+    from future_skills_kedro.additive import AdditiveLogistic
+    from future_skills_kedro.lookups import positions_in
 
     model = classifier.steps[-1][1]
     if not isinstance(model, AdditiveLogistic):
@@ -114,7 +115,7 @@ def _components(classifier, features: pd.DataFrame, repeats: int) -> dict:
             # All categorical columns, as the basis looks them up.
             timed(
                 "lookup_arrow_index_in",
-                lambda: [_positions(features[c], v) for c, v in vocabularies],
+                lambda: [positions_in(features[c], v) for c, v in vocabularies],
             )
             timed(
                 "lookup_pandas_get_indexer",

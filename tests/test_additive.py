@@ -164,22 +164,3 @@ def test_each_row_alone_is_scored_as_in_the_whole_batch(table):
     whole = classifier.predict_proba(rows)
     alone = np.vstack([classifier.predict_proba(rows.iloc[[i]]) for i in range(len(rows))])
     np.testing.assert_array_equal(whole, alone)
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        pd.Series(["b", "z", None, "a", "b"], dtype="str"),
-        pd.Series(["b", "z", None, "a", "b"], dtype=object),
-        pd.Series(["b", "z", None, "a", "b"], dtype="category"),
-        pd.Series([1, 2, 3], dtype="int64"),
-        pd.Series(["b", 2, None], dtype=object),
-    ],
-    ids=["arrow text", "object text", "category", "numbers", "mixed objects"],
-)
-def test_category_positions_are_pandas_positions_whatever_the_dtype(values):
-    from future_skills_kedro.additive import _positions
-
-    for categories in (np.array(["a", "b", "c"], dtype=object), np.array([1, 2], dtype=object)):
-        expected = pd.Index(categories).get_indexer(values)
-        np.testing.assert_array_equal(_positions(values, categories), expected)

@@ -83,6 +83,26 @@ def test_keys_with_missing_dates_are_refused(sources):
         build_feature_table(_keys(("R1", "S1", 1, None)), **sources)
 
 
+@pytest.mark.parametrize("table, key", [("job_roles", "job_role_id"), ("skills", "skill_id")])
+def test_a_role_or_skill_on_two_rows_of_its_table_is_refused_by_name(sources, table, key):
+    twice = pd.concat([sources[table], sources[table].head(1)], ignore_index=True)
+    name = sources[table][key].iloc[0]
+    with pytest.raises(ValueError, match=f"{key} '{name}' is on more than one row"):
+        build_feature_table(_keys(("R1", "S1", 1, "2022-03-31")), **(sources | {table: twice}))
+
+
+def test_role_and_skill_attributes_whatever_the_key_dtype(sources):
+    """Object keys (no Arrow lookup) give the rows Arrow keys give."""
+    keys = _keys(("R2", "S1", 5, "2022-06-30"), ("R9", "S2", 1, "2022-03-31"))
+    as_objects = {
+        name: table.astype({c: object for c in ("job_role_id", "skill_id") if c in table})
+        for name, table in sources.items()
+    }
+    pd.testing.assert_frame_equal(
+        build_feature_table(keys, **as_objects), build_feature_table(keys, **sources)
+    )
+
+
 def _world_sources_and_keys(seed: int):
     """A generated world's validated-like tables and label keys, with rows lacking sources:
     dated before any signal, an unknown role (so no department either), an unknown skill."""
