@@ -16,7 +16,7 @@ the need of a skill is a smooth function of the market and internal signals, sha
 horizon, plus a per-role and per-skill effect. Boosting on target-encoded roles and skills
 confounds a role's own effect with its skill mix (macro-F1 0.015-0.019 below the generator's
 oracle), one-hot boosting does not scale with roles x skills; this model comes within 0.01 of
-the oracle, fits in seconds and scores 14x faster than one-hot boosting (README "Choosing the
+the oracle, fits in seconds and scores 20x faster than one-hot boosting (README "Choosing the
 default model", benchmarks/bench_encoding.py). A term linear in the horizon position instead
 of a block per horizon: lower log loss on five generated worlds (fewer parameters to fit).
 
@@ -112,7 +112,7 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
 
         The vocabulary is the fitted ``OrdinalEncoder``'s, looked up by
         :func:`~future_skills_kedro.lookups.positions_in`: the five columns of 1M rows in
-        0.08 s against 0.81 s for pandas' ``get_indexer`` and 1.6 s for
+        0.066 s against 0.65 s for pandas' ``get_indexer`` and 1.31 s for
         ``OrdinalEncoder.transform`` (``benchmarks/bench_inference.py --components``).
         """
         return {
@@ -203,8 +203,8 @@ class AdditiveBasis(TransformerMixin, BaseEstimator):
         Each row's basis is its dense terms and a single 1 per categorical group (an explicit
         0 when unseen), the same times its horizon position, and a single 1 per identity (job
         role, skill); so the product is the dense terms times their weights plus one
-        looked-up weight per group and identity. 1M rows on one thread: 3.0 s instead of
-        4.2 s for the sparse basis and the fitted ``LogisticRegression`` on it
+        looked-up weight per group and identity. 1M rows on one thread: 2.0 s instead of
+        3.1 s for the sparse basis and the fitted ``LogisticRegression`` on it
         (``benchmarks/bench_inference.py --components``), and no basis in memory (1.2 GB of
         entries at 1M rows). Sums are taken term by term with element-wise operations (no
         BLAS, whose blocking may depend on the number of rows), so a row's score does not
