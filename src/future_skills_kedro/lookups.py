@@ -2,7 +2,7 @@
 the feature table's role and skill attributes.
 
 Arrow's ``index_in`` where the values and the vocabulary are text (pandas 3 keeps text in
-Arrow): 0.012-0.025 s a column of 1M rows, against 0.17-0.22 s for pandas'
+Arrow): the model's five categorical columns of 1M rows in 0.066 s, against 0.65 s for pandas'
 ``Index.get_indexer`` (``benchmarks/bench_inference.py --components``), which stays the path
 for anything else (numbers, categoricals, mixed objects).
 """
