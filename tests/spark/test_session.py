@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from future_skills_kedro.spark.session import missing_runtime, spark_settings
-from tests.conftest import copy_project, kedro_env, run_kedro, run_python
+from tests.conftest import TEST_JVM_OPTIONS, copy_project, kedro_env, run_kedro, run_python
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -101,3 +101,10 @@ def test_spark_env_without_java_fails_first_with_one_line(tmp_path):
     assert not any((project / "data/02_intermediate").iterdir())
     assert not list((project / "data/07_model_output").iterdir())
     assert os.path.exists(project / "conf/spark/spark.yml")
+
+
+def test_the_tests_spark_jvm_runs_with_the_quick_start_options(spark):
+    """SPARK_SUBMIT_OPTS (tests/conftest.py) reaches the driver JVM the session fixture starts."""
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    arguments = list(runtime.getInputArguments())
+    assert set(TEST_JVM_OPTIONS.split()) <= set(arguments), arguments

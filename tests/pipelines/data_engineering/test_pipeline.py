@@ -31,8 +31,10 @@ OUTPUTS = (
 
 
 @cache
-def _conf() -> OmegaConfigLoader:
-    return OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+def _conf() -> dict[str, dict]:
+    """The catalog and parameters, read once: each `loader[...]` parses every file again."""
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="base")
+    return {"catalog": loader["catalog"], "parameters": loader["parameters"]}
 
 
 def _catalog(raw: dict[str, pd.DataFrame | Path], tmp_path: Path, **param_overrides) -> DataCatalog:
