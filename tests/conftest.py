@@ -51,22 +51,6 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
         os.environ.setdefault(_variable, str(_threads))
 
 
-def auto_workers(cores: int) -> int:
-    """How many test workers `-n auto` starts on ``cores``: one more than the cores.
-
-    A worker spends part of its time waiting (on a `kedro` subprocess, a server starting, a
-    lock another process holds), so one worker per core leaves the cores idle about a quarter
-    of the time. Measured on 2 cores, six integration modules: 342 s with 2 workers, 292 s with
-    3, 357 s with 4 (each worker's thread pools get one thread either way: threads_per_worker).
-    """
-    return max(1, cores) + 1
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """pytest-xdist's hook for `-n auto` (pyproject.toml's addopts)."""
-    return auto_workers(len(os.sched_getaffinity(0)))
-
-
 # The JVMs the tests start (the Spark session fixture, `kedro run --env spark` subprocesses)
 # run for seconds on small tables: the C1 compiler alone and the serial collector cut their
 # CPU by a third (a local[2,2] session's short jobs: 38 s -> 26 s of CPU) without changing a

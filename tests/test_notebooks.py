@@ -290,7 +290,9 @@ def test_kedro_mlflow_ui_browses_the_same_runs(project):
     process = subprocess.Popen(
         [str(kedro), "mlflow", "ui", "--port", str(port)],
         cwd=project / "notebooks",
-        env=kedro_env(project),
+        # One server worker for one test client (MLflow's --workers, default 4, as a variable:
+        # `kedro mlflow ui` has no such option); each worker imports MLflow's server anew.
+        env=kedro_env(project) | {"MLFLOW_WORKERS": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # `mlflow ui` forks its workers: stop the whole group

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.conftest import auto_workers, mlflow_store, threads_per_worker
+from tests.conftest import mlflow_store, threads_per_worker
 
 
 @pytest.mark.parametrize(
@@ -14,11 +14,6 @@ from tests.conftest import auto_workers, mlflow_store, threads_per_worker
 )
 def test_each_worker_gets_its_share_of_the_cores(workers, cores, threads):
     assert threads_per_worker(workers, cores) == threads
-
-
-@pytest.mark.parametrize(("cores", "workers"), [(1, 2), (2, 3), (8, 9)])
-def test_auto_starts_one_worker_more_than_the_cores(cores, workers):
-    assert auto_workers(cores) == workers
 
 
 def test_a_worker_fits_models_on_its_share_of_the_cores():
