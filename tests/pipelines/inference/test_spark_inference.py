@@ -1,31 +1,29 @@
 """Inference on Spark gives the pandas path's answers (issue 16), and its faults.
 
 One trained clone (with a new role, a new skill and a skill without market signal, so the
-unseen-category and rejection paths run too) is scored twice: by the real
-`kedro run --pipelines inference` (pandas) and in-process by the Spark pipeline on the
-shared local[2,2] session, on the same validated tables and the same registered champion.
+unseen-category and rejection paths run too) is copied, and the copies are scored by the real
+CLI: `kedro run --pipelines inference` (pandas) and `kedro run --pipelines inference --env
+spark`, on the same raw tables and the same registered champion; their files are compared.
+The fault tests run Spark's pieces in-process on the shared local[2,2] session.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from kedro_mlflow.io.models import MlflowModelRegistryDataset
 
 from future_skills_kedro.datasets import read_prediction_logs
-from future_skills_kedro.datasets.registered_model import RegisteredModelVersionDataset
-from future_skills_kedro.parameters.project import catalog_entries, validate_parameters
 from future_skills_kedro.pipelines.inference import create_spark_pipeline
 from future_skills_kedro.scoring import PROBABILITY_COLUMNS
-from tests.conftest import mlflow_store, run_kedro
+from tests.conftest import run_kedro
 from tests.spark.test_monitoring import summaries_differ
 
 from .conftest import MODEL_NAME, assert_ok, clone_trained
@@ -36,14 +34,6 @@ NEWEST = "2025-12-31"
 VALIDATED = ("job_roles", "skills", "market_signals", "economic_indicators", "internal_signals")
 # What differs between two scoring runs by design: when, which batch, how fast.
 RUN_FIELDS = ("scored_at", "request_id")
-RESULTS = ("rejected_scoring_rows", "recommendations", "inference_summary", "inference_metrics")
-
-
-class _KeptDataset(MemoryDataset):
-    """A MemoryDataset the runner cannot release: read after the run."""
-
-    def _release(self) -> None:
-        pass
 
 
 def _append_csv(path: Path, *lines: str) -> None:
@@ -67,56 +57,22 @@ def _add_unseen_and_unscorable_rows(project: Path) -> None:
     )
 
 
-def spark_catalog(project: Path, outputs: Path, env: str = "spark") -> DataCatalog:
-    """The Spark pipeline's free inputs as the run reads them (validated tables, registry,
-    parameters), its two file outputs in ``outputs``; everything else in memory."""
-    loader = OmegaConfigLoader(
-        conf_source=str(project / "conf"), base_env="base", default_run_env=env
-    )
-    parameters = validate_parameters(loader["parameters"])
-    datasets = {
-        f"validated_{name}": MemoryDataset(
-            pd.read_parquet(project / f"data/02_intermediate/validated_{name}.parquet")
-        )
-        for name in VALIDATED
-    }
-    datasets["scoring_model_version"] = RegisteredModelVersionDataset(MODEL_NAME, "champion")
-    datasets["scoring_model"] = MlflowModelRegistryDataset(MODEL_NAME, alias="champion")
-    for name in ("spark_scoring_snapshot", "spark_scorable_rows", "spark_scored_rows"):
-        datasets[name] = MemoryDataset(copy_mode="assign")
-    datasets["spark_predictions"] = MemoryDataset(copy_mode="assign")
-    datasets["champion_pyfunc"] = MemoryDataset(copy_mode="assign")
-    from future_skills_kedro.spark.datasets import (
-        SparkPredictionLogDataset,
-        SparkPredictionsDataset,
-    )
-
-    datasets["predictions"] = SparkPredictionsDataset(str(outputs / "predictions"))
-    datasets["prediction_log_batch"] = SparkPredictionLogDataset(str(outputs / "logs"))
-    catalog = DataCatalog(datasets)
-    for name, value in catalog_entries(parameters).items():
-        catalog[name] = value
-    return catalog
-
-
 @pytest.fixture(scope="module")
-def both_paths(trained_template, spark, tmp_path_factory):
-    """(project scored by pandas, Spark outputs folder, the Spark run's free outputs)."""
-    project = clone_trained(trained_template, tmp_path_factory.mktemp("spark_equivalence"))
-    _add_unseen_and_unscorable_rows(project)
-    assert_ok(run_kedro(project, "run", "--pipelines", "inference"))
-    outputs = project / "spark_outputs"
-    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
-    with mlflow_store(uri):
-        pipeline = create_spark_pipeline().only_nodes_with_tags(
-            "champion", "features", "scoring", "recommendations", "tracking"
-        )
-        catalog = spark_catalog(project, outputs)
-        for name in RESULTS:
-            catalog[name] = _KeptDataset()
-        SequentialRunner().run(pipeline, catalog)
-        results = {name: catalog.load(name) for name in RESULTS}
-    return project, outputs, results
+def both_paths(trained_template, tmp_path_factory):
+    """(project scored by pandas, project scored by Spark): two copies of one trained clone
+    with the same added rows, each scored by the real `kedro run`."""
+    parent = tmp_path_factory.mktemp("spark_equivalence")
+    pandas_project = clone_trained(trained_template, parent / "pandas")
+    _add_unseen_and_unscorable_rows(pandas_project)
+    spark_project = parent / "spark" / "project"
+    shutil.copytree(pandas_project, spark_project)
+    assert_ok(run_kedro(pandas_project, "run", "--pipelines", "inference"))
+    assert_ok(run_kedro(spark_project, "run", "--pipelines", "inference", "--env", "spark"))
+    return pandas_project, spark_project
+
+
+def _outputs(project: Path) -> Path:
+    return project / "data/07_model_output"
 
 
 def _row_number(request_ids: pd.Series) -> pd.Series:
@@ -126,7 +82,8 @@ def _row_number(request_ids: pd.Series) -> pd.Series:
 def test_predictions_are_the_pandas_ones_row_for_row(both_paths):
     from future_skills_kedro.spark.datasets import read_spark_predictions
 
-    project, outputs, _ = both_paths
+    project, spark_project = both_paths
+    outputs = _outputs(spark_project)
     pandas_rows = pd.read_parquet(project / "data/07_model_output/predictions.parquet")
     spark_rows = read_spark_predictions(outputs / "predictions")
     assert list(spark_rows.columns) == list(pandas_rows.columns)
@@ -147,30 +104,34 @@ def test_predictions_are_the_pandas_ones_row_for_row(both_paths):
     assert sorted(p.name for p in (outputs / "predictions").iterdir() if p.is_dir()) == [
         f"as_of_date={NEWEST}"
     ]
-    assert {p.name for p in outputs.iterdir()} == {"predictions", "logs"}
+    pandas_files = {p.name for p in _outputs(project).iterdir()}
+    assert {p.name for p in outputs.iterdir()} == pandas_files - {"predictions.parquet"} | {
+        "predictions"
+    }
 
 
 def test_rejected_rows_and_recommendations_are_the_same_files(both_paths):
-    project, _, results = both_paths
-    rejected = results["rejected_scoring_rows"]
-    assert len(rejected) == 3  # SK9999 has no market signal, at each horizon
-    expected = (project / "data/07_model_output/rejected_scoring_rows.csv").read_text()
-    assert rejected.to_csv(index=False) == expected
-    recommendations = results["recommendations"]
-    assert len(recommendations) > 0
-    expected = (project / "data/08_reporting/recommendations.csv").read_text()
-    assert recommendations.to_csv(index=False) == expected
+    project, spark_project = both_paths
+    rejected = spark_project / "data/07_model_output/rejected_scoring_rows.csv"
+    assert len(pd.read_csv(rejected)) == 3  # SK9999 has no market signal, at each horizon
+    expected = project / "data/07_model_output/rejected_scoring_rows.csv"
+    assert rejected.read_text() == expected.read_text()
+    recommendations = spark_project / "data/08_reporting/recommendations.csv"
+    assert len(pd.read_csv(recommendations)) > 0
+    expected = project / "data/08_reporting/recommendations.csv"
+    assert recommendations.read_text() == expected.read_text()
 
 
 def test_summary_and_metrics_are_the_same_but_for_the_batch_timing(both_paths):
-    project, _, results = both_paths
-    pandas_summary = json.loads((project / "data/08_reporting/inference_summary.json").read_text())
-    spark_summary = results["inference_summary"]
+    project, spark_project = both_paths
+    summary = "data/08_reporting/inference_summary.json"
+    pandas_summary = json.loads((project / summary).read_text())
+    spark_summary = json.loads((spark_project / summary).read_text())
     batch = ("batch_id", "scored_at", "scoring_seconds", "latency_ms")
     for summary in (pandas_summary, spark_summary):
         for key in batch:
             summary["scoring"].pop(key)
-    assert json.loads(json.dumps(spark_summary)) == pandas_summary
+    assert spark_summary == pandas_summary
     assert spark_summary["unseen_categories"]["by_column"]["job_role_name"] == {
         "rows": 6,
         "values": ["Quantum Prompt Engineer"],
@@ -178,9 +139,9 @@ def test_summary_and_metrics_are_the_same_but_for_the_batch_timing(both_paths):
 
 
 def test_prediction_log_records_are_the_pandas_ones(both_paths):
-    project, outputs, _ = both_paths
-    pandas_logs = read_prediction_logs(project / "data/07_model_output/prediction_logs").frame
-    spark_logs = read_prediction_logs(outputs / "logs").frame
+    project, spark_project = both_paths
+    pandas_logs = read_prediction_logs(_outputs(project) / "prediction_logs").frame
+    spark_logs = read_prediction_logs(_outputs(spark_project) / "prediction_logs").frame
     assert len(spark_logs) == len(pandas_logs) > 0
     timing = ["timestamp", "request_id", "latency_ms"]
     pd.testing.assert_frame_equal(
@@ -211,7 +172,7 @@ def test_a_task_that_fails_once_is_retried_with_the_same_output(both_paths, spar
     from future_skills_kedro.features import build_feature_table
     from future_skills_kedro.spark.inference import build_spark_snapshot
 
-    project, _, _ = both_paths
+    project, _ = both_paths
     tables = _validated_tables(project)
     settings = {"as_of_date": None, "horizons": [1, 3, 5]}
     marker = tmp_path / "failed-once"
@@ -236,7 +197,7 @@ def test_a_failed_write_leaves_the_previous_predictions_and_no_partial_files(
 ):
     from future_skills_kedro.spark.datasets import SparkPredictionsDataset, read_spark_predictions
 
-    _, outputs, _ = both_paths
+    outputs = _outputs(both_paths[1])
     target = tmp_path / "predictions"
     dataset = SparkPredictionsDataset(str(target))
     good = spark.read.parquet(str(outputs / "predictions"))
@@ -289,7 +250,7 @@ def test_executors_write_the_logs_a_retried_task_once(both_paths, spark, tmp_pat
     whole, so every record is appended exactly once, in row order, as the pandas writer's."""
     from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
 
-    _, outputs, _ = both_paths
+    logs = _outputs(both_paths[1]) / "prediction_logs"
     marker = tmp_path / "failed-once"
 
     def fails_once(batch):
@@ -297,24 +258,24 @@ def test_executors_write_the_logs_a_retried_task_once(both_paths, spark, tmp_pat
             marker.write_text("the first attempt failed")
             raise RuntimeError("injected executor failure")
 
-    records, expected = _logged_records(spark, outputs / "logs", fails_once)
+    records, expected = _logged_records(spark, logs, fails_once)
     target = tmp_path / "logs"
     SparkPredictionLogDataset(str(target)).save(records)
 
     assert marker.exists(), "no task failed: the fault was not injected"
     written = read_prediction_logs(target).frame
     pd.testing.assert_frame_equal(written, expected)
-    assert sorted(_files(target)) == sorted(_files(outputs / "logs"))  # no staging left
-    assert _files(target) == _files(outputs / "logs")  # byte for byte
+    assert sorted(_files(target)) == sorted(_files(logs))  # no staging left
+    assert _files(target) == _files(logs)  # byte for byte
 
 
 def test_a_failed_log_write_appends_nothing_and_leaves_no_staging(both_paths, spark, tmp_path):
     from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
 
-    _, outputs, _ = both_paths
+    logs = _outputs(both_paths[1]) / "prediction_logs"
     target = tmp_path / "logs"
     target.mkdir()
-    for path in (outputs / "logs").iterdir():
+    for path in logs.iterdir():
         (target / path.name).write_bytes(path.read_bytes())
     before = _files(target)
 
@@ -322,7 +283,7 @@ def test_a_failed_log_write_appends_nothing_and_leaves_no_staging(both_paths, sp
         if int(batch["_row"].iloc[0]) > 0:
             raise RuntimeError("injected failure in one task")
 
-    records, _ = _logged_records(spark, outputs / "logs", second_partition_fails)
+    records, _ = _logged_records(spark, logs, second_partition_fails)
     with pytest.raises(Exception, match="injected failure in one task"):
         SparkPredictionLogDataset(str(target)).save(records)
     assert _files(target) == before
@@ -336,7 +297,7 @@ def test_a_failed_commit_into_a_new_log_folder_leaves_no_folder(
     from future_skills_kedro.datasets.prediction_logs import writer
     from future_skills_kedro.spark.datasets import SparkPredictionLogDataset
 
-    _, outputs, _ = both_paths
+    logs = _outputs(both_paths[1]) / "prediction_logs"
     staged = []
 
     def failing_commit(staging, fsync):
@@ -345,7 +306,7 @@ def test_a_failed_commit_into_a_new_log_folder_leaves_no_folder(
         raise OSError("injected commit failure")
 
     monkeypatch.setattr(writer, "_commit", failing_commit)
-    records, _ = _logged_records(spark, outputs / "logs", lambda batch: None)
+    records, _ = _logged_records(spark, logs, lambda batch: None)
     new_folder = tmp_path / "new_logs"
     with pytest.raises(Exception, match="injected commit failure"):
         SparkPredictionLogDataset(str(new_folder)).save(records)
@@ -374,7 +335,7 @@ def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, 
     )
     mlflow.pyfunc.save_model(str(tmp_path / "model"), python_model=Echo(), signature=signature)
     model = mlflow.pyfunc.load_model(str(tmp_path / "model"))
-    project, _, _ = both_paths
+    project, _ = both_paths
     champion = {"model_name": MODEL_NAME, "version": "99", "alias": "champion"}
     catalog = DataCatalog(
         {
@@ -407,12 +368,12 @@ def test_an_incompatible_champion_fails_before_any_spark_job(both_paths, spark, 
     assert list(spark.sparkContext.statusTracker().getJobIdsForGroup(group)) == []
 
 
-def test_kedro_run_inference_then_monitoring_with_env_spark(trained_template, tmp_path):
-    """The real CLI on a fresh trained copy: the Spark hook, the registry's Spark pipelines,
-    the spark catalog. Monitoring then reads the logs the Spark run appended with Spark and
-    gives the pandas monitoring's summary (drift from Spark's value counts: engine builtin)."""
-    project = clone_trained(trained_template, tmp_path)
-    assert_ok(run_kedro(project, "run", "--pipelines", "inference", "--env", "spark"))
+def test_kedro_run_inference_then_monitoring_with_env_spark(both_paths):
+    """The real CLI with --env spark (the Spark hook, the registry's Spark pipelines, the
+    spark catalog) wrote partitioned predictions and appended the logs. Monitoring then reads
+    those logs with Spark and gives the pandas monitoring's summary (drift from Spark's value
+    counts: engine builtin). Monitoring only reads what the other tests read."""
+    _, project = both_paths
     folder = project / "data/07_model_output/predictions"
     assert (folder / f"as_of_date={NEWEST}" / "horizon_years=5").is_dir()
     assert not (project / "data/07_model_output/predictions.parquet").exists()
