@@ -72,6 +72,7 @@ def both_paths(trained_template, tmp_path_factory):
 
 
 def _outputs(project: Path) -> Path:
+    """Where a project's inference run writes predictions, rejected rows and logs."""
     return project / "data/07_model_output"
 
 
@@ -84,7 +85,7 @@ def test_predictions_are_the_pandas_ones_row_for_row(both_paths):
 
     project, spark_project = both_paths
     outputs = _outputs(spark_project)
-    pandas_rows = pd.read_parquet(project / "data/07_model_output/predictions.parquet")
+    pandas_rows = pd.read_parquet(_outputs(project) / "predictions.parquet")
     spark_rows = read_spark_predictions(outputs / "predictions")
     assert list(spark_rows.columns) == list(pandas_rows.columns)
     assert len(spark_rows) == len(pandas_rows) > 0
@@ -112,9 +113,9 @@ def test_predictions_are_the_pandas_ones_row_for_row(both_paths):
 
 def test_rejected_rows_and_recommendations_are_the_same_files(both_paths):
     project, spark_project = both_paths
-    rejected = spark_project / "data/07_model_output/rejected_scoring_rows.csv"
+    rejected = _outputs(spark_project) / "rejected_scoring_rows.csv"
     assert len(pd.read_csv(rejected)) == 3  # SK9999 has no market signal, at each horizon
-    expected = project / "data/07_model_output/rejected_scoring_rows.csv"
+    expected = _outputs(project) / "rejected_scoring_rows.csv"
     assert rejected.read_text() == expected.read_text()
     recommendations = spark_project / "data/08_reporting/recommendations.csv"
     assert len(pd.read_csv(recommendations)) > 0
@@ -374,13 +375,13 @@ def test_kedro_run_inference_then_monitoring_with_env_spark(both_paths):
     those logs with Spark and gives the pandas monitoring's summary (drift from Spark's value
     counts: engine builtin). Monitoring only reads what the other tests read."""
     _, project = both_paths
-    folder = project / "data/07_model_output/predictions"
+    folder = _outputs(project) / "predictions"
     assert (folder / f"as_of_date={NEWEST}" / "horizon_years=5").is_dir()
-    assert not (project / "data/07_model_output/predictions.parquet").exists()
+    assert not (_outputs(project) / "predictions.parquet").exists()
     summary = json.loads((project / "data/08_reporting/inference_summary.json").read_text())
     scored = summary["predictions"]["rows"]
     assert scored > 0
-    logs = read_prediction_logs(project / "data/07_model_output/prediction_logs").frame
+    logs = read_prediction_logs(_outputs(project) / "prediction_logs").frame
     assert len(logs) == scored
 
     summary_path = project / "data/08_reporting/monitoring/monitoring_summary.json"
