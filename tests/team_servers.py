@@ -124,9 +124,22 @@ class MlflowServer:
     admin_user: str
     admin_password: str
     log_path: Path
+    process_group: int
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def commands(self) -> list[str]:
+        """The command lines of the server's processes (its workers, any job runner)."""
+        lines = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                group = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+                if group == self.process_group:
+                    lines.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" "))
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+        return [line.decode(errors="replace") for line in lines]
 
 
 @contextlib.contextmanager
@@ -163,6 +176,8 @@ def mlflow_server(
         "MLFLOW_BACKEND_STORE_URI": postgres.uri(backend_db),
         # CSRF protection of the auth app's forms; a team keeps one key for all its servers.
         "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16),
+        # As docs/team-setup.md: no GenAI job runner (seven Huey consumers importing MLflow).
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
     command = [
         str(mlflow),
@@ -185,7 +200,7 @@ def mlflow_server(
         )
     try:
         wait_for_http(f"{url}/health", process, "mlflow server", log_path, timeout_s)
-        yield MlflowServer(url, "admin", admin_password, log_path)
+        yield MlflowServer(url, "admin", admin_password, log_path, process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)

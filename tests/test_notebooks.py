@@ -291,8 +291,10 @@ def test_kedro_mlflow_ui_browses_the_same_runs(project):
         [str(kedro), "mlflow", "ui", "--port", str(port)],
         cwd=project / "notebooks",
         # One server worker for one test client (MLflow's --workers, default 4, as a variable:
-        # `kedro mlflow ui` has no such option); each worker imports MLflow's server anew.
-        env=kedro_env(project) | {"MLFLOW_WORKERS": "1"},
+        # `kedro mlflow ui` has no such option); each worker imports MLflow's server anew. No
+        # GenAI job runner either (docs/operations.md).
+        env=kedro_env(project)
+        | {"MLFLOW_WORKERS": "1", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # `mlflow ui` forks its workers: stop the whole group

@@ -119,6 +119,13 @@ def _decisions(output: str) -> list[str]:
     return DECISION.findall(output)
 
 
+def test_the_server_runs_without_mlflows_job_runner(team):
+    # docs/team-setup.md: MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false, no Huey consumers.
+    commands = team.server.commands()
+    assert any("uvicorn" in line for line in commands), commands  # the server's worker
+    assert not [line for line in commands if "mlflow.server.jobs" in line], commands
+
+
 def test_a_run_without_credentials_is_refused_before_training(team):
     (team.project / "conf/local/credentials.yml").rename(team.project / "credentials.away")
     try:
