@@ -311,6 +311,13 @@ def _tail(log: Path | None, chars: int = 4000) -> str:
 # two threads and a task tried twice (local mode's second number), so a task that fails once
 # is retried as on a cluster. The settings are conf/spark/spark.yml's otherwise.
 SPARK_TEST_MASTER = "local[2,2]"
+# The tests' tables are a few thousand rows: two shuffle partitions (one per core) instead of
+# conf/spark/spark.yml's 8 give the same output with a quarter of the tasks (each groupBy's
+# Python tasks). `kedro run --env spark` on the trained sample: 50-55 s -> 38-39 s of machine
+# CPU. The Spark tests' CLI runs pass SPARK_TEST_PARAMS (docs/spark.md: any Spark setting
+# on the command line).
+SPARK_TEST_SHUFFLE_PARTITIONS = 2
+SPARK_TEST_PARAMS = f"spark.sql.shuffle.partitions={SPARK_TEST_SHUFFLE_PARTITIONS}"
 
 
 @pytest.fixture(scope="session")
@@ -323,7 +330,10 @@ def spark():
     configured = yaml.safe_load((PROJECT_ROOT / "conf/spark/spark.yml").read_text())
     settings = spark_settings(
         configured,
-        {"master": SPARK_TEST_MASTER, "sql": {"shuffle": {"partitions": 4}}},
+        {
+            "master": SPARK_TEST_MASTER,
+            "sql": {"shuffle": {"partitions": SPARK_TEST_SHUFFLE_PARTITIONS}},
+        },
     )
     session = start_session(settings)
     yield session

@@ -23,7 +23,7 @@ from kedro.runner import SequentialRunner
 from future_skills_kedro.datasets import read_prediction_logs
 from future_skills_kedro.pipelines.inference import create_spark_pipeline
 from future_skills_kedro.scoring import PROBABILITY_COLUMNS
-from tests.conftest import run_kedro
+from tests.conftest import SPARK_TEST_PARAMS, run_kedro
 from tests.spark.test_monitoring import summaries_differ
 
 from .conftest import MODEL_NAME, assert_ok, clone_trained
@@ -67,7 +67,8 @@ def both_paths(trained_template, tmp_path_factory):
     spark_project = parent / "spark" / "project"
     shutil.copytree(pandas_project, spark_project)
     assert_ok(run_kedro(pandas_project, "run", "--pipelines", "inference"))
-    assert_ok(run_kedro(spark_project, "run", "--pipelines", "inference", "--env", "spark"))
+    on_spark = ("--env", "spark", "--params", SPARK_TEST_PARAMS)
+    assert_ok(run_kedro(spark_project, "run", "--pipelines", "inference", *on_spark))
     return pandas_project, spark_project
 
 
@@ -385,7 +386,9 @@ def test_kedro_run_inference_then_monitoring_with_env_spark(both_paths):
     assert len(logs) == scored
 
     summary_path = project / "data/08_reporting/monitoring/monitoring_summary.json"
-    settings = "monitoring.exit_policy.fail_on=never,monitoring.drift.engine=builtin"
+    settings = (
+        f"monitoring.exit_policy.fail_on=never,monitoring.drift.engine=builtin,{SPARK_TEST_PARAMS}"
+    )
     monitor = ("run", "--pipelines", "monitoring", "--params", settings)
     assert_ok(run_kedro(project, *monitor, "--env", "spark"))
     on_spark = json.loads(summary_path.read_text())
