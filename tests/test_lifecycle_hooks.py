@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -340,24 +340,19 @@ def test_two_concurrent_training_runs_end_with_the_better_champion(tmp_path):
     # fresh SQLite schema at the same moment would race on MLflow's own migrations.
     MlflowClient(tracking_uri=store).create_experiment("model-training")
     weak, strong = copy_project(tmp_path / "a"), copy_project(tmp_path / "b")
-    processes = []
-    for project, params in ((weak, WEAK), (strong, DEFAULT)):
-        env = kedro_env(project)
-        env["MLFLOW_TRACKING_URI"] = store
-        kedro = Path(sys.executable).with_name("kedro")
-        processes.append(
-            subprocess.Popen(
-                [str(kedro), "run", "--pipelines", "training", "--params", f"{params},{lifecycle}"],
-                cwd=project,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+    # Two `kedro run` processes at once (each a child of the fork server: no start-up imports).
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [
+            pool.submit(
+                _train,
+                project,
+                f"{params},{lifecycle}",
+                kedro_env(project) | {"MLFLOW_TRACKING_URI": store},
             )
-        )
-    outputs = [process.communicate(timeout=900) for process in processes]
-    for process, (out, err) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, out[-2000:] + err[-4000:]
+            for project, params in ((weak, WEAK), (strong, DEFAULT))
+        ]
+        for run in runs:
+            _ok(run.result())
     client = MlflowClient(tracking_uri=store, registry_uri=store)
     versions = client.search_model_versions(f"name='{MODEL_NAME}'")
     assert len(versions) == 2
