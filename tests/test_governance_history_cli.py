@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -88,6 +89,9 @@ def project(tmp_path_factory) -> Path:
         _ok(run_kedro(project, "run", "--pipelines", "training", "--params", params))
     _ok(run_kedro(project, "run", "--pipelines", "inference"))  # scored by v2
     _ok(run_kedro(project, "run", "--pipelines", "training", "--params", WEAKER))
+    # Changes are stamped to the second; the test names a moment between consecutive ones,
+    # which needs them 2 s apart (a forked rollback can follow the decision within 1 s).
+    time.sleep(2)
     _ok(run_kedro(project, "models", "rollback", "--reason", "HR complaints about v2"))
     return project
 
