@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import json
 import locale
 import os
@@ -282,6 +283,10 @@ def _preload() -> None:
     with warnings.catch_warnings(record=True) as caught:
         for module in PRELOAD:
             __import__(module)
+    # Kedro loads settings.py through dynaconf, which calls inspect.stack(): inspect then maps
+    # every loaded module to its real path, once per process. Mapped here, a command maps only
+    # the modules it imports itself (about 0.3 s of a forked `kedro models list`).
+    inspect.stack()
     problems = [f"import warned: {w.category.__name__}: {w.message}" for w in caught]
     problems += [
         f"{name} was imported"
