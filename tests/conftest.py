@@ -211,8 +211,14 @@ def run_kedro(
 def run_python(
     script: str, *args: str, cwd: Path, env: dict[str, str], timeout: float = 300
 ) -> subprocess.CompletedProcess:
-    """Run ``python -c script args...`` of this interpreter in a fresh process: a Kedro
-    session's hooks set process-wide MLflow state that must not leak into the test process."""
+    """Run ``python -c script args...`` of this interpreter in another process: a Kedro
+    session's hooks set process-wide MLflow state that must not leak into the test process.
+    A child of the fork server (its stack imported once), or a fresh interpreter with
+    TESTS_FRESH_KEDRO=1 or when ``env`` changes what a process reads at import time."""
+    if not fresh_kedro_only() and _fork_server_can_start():
+        result = kedro_fork_server().run(list(args), cwd, env, timeout, script=script)
+        if result is not None:
+            return result
     return subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=cwd,

@@ -41,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import warnings
 from pathlib import Path
 
@@ -197,12 +198,20 @@ class ForkServer:
             return "pong" in _Lines(probe).next()
 
     def run(
-        self, args: list[str], cwd: Path, env: dict[str, str], timeout: float
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        timeout: float,
+        script: str | None = None,
     ) -> subprocess.CompletedProcess | None:
-        """Run `kedro args...` in ``cwd`` with ``env``, its output captured as by
-        ``subprocess.run(capture_output=True, text=True)``; None when the command needs a
-        fresh process (see IMPORT_TIME_VARIABLES)."""
-        command = [str(KEDRO_SCRIPT), *args]
+        """Run `kedro args...` (or, given ``script``, `python -c script args...`) in ``cwd``
+        with ``env``, its output captured as by ``subprocess.run(capture_output=True,
+        text=True)``; None when the command needs a fresh process (see IMPORT_TIME_VARIABLES)."""
+        if script is None:
+            command = [str(KEDRO_SCRIPT), *args]
+        else:
+            command = [sys.executable, "-c", script, *args]
         with (
             tempfile.TemporaryFile() as stdout,
             tempfile.TemporaryFile() as stderr,
@@ -210,7 +219,7 @@ class ForkServer:
             socket.socket(socket.AF_UNIX) as connection,
         ):
             connection.connect(self.address)
-            request = {"args": list(args), "cwd": str(cwd), "env": env}
+            request = {"args": list(args), "cwd": str(cwd), "env": env, "script": script}
             _send(connection, request, [stdin.fileno(), stdout.fileno(), stderr.fileno()])
             messages = _Lines(connection)
             started = messages.next()
@@ -393,12 +402,14 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    # As the console script starts: its own folder first on sys.path, its path as argv[0].
-    sys.path[0] = str(KEDRO_SCRIPT.parent)
+    # As the console script starts: its own folder first on sys.path, its path as argv[0];
+    # as `python -c` starts: the working directory ("") first, "-c" as argv[0].
+    script = request.get("script") is not None
+    sys.path[0] = "" if script else str(KEDRO_SCRIPT.parent)
     zygote_entries = _pythonpath({"PYTHONPATH": _ZYGOTE_PYTHONPATH})
     rest = [entry for entry in sys.path[1:] if entry not in zygote_entries]
     sys.path[1:] = [*_pythonpath(request["env"]), *rest]
-    sys.argv = [str(KEDRO_SCRIPT), *request["args"]]
+    sys.argv = ["-c" if script else str(KEDRO_SCRIPT), *request["args"]]
     # Kedro configures logging when kedro.framework.project is imported, from the working
     # directory's conf/logging.yml (else its own default): again, as in the command's folder
     # (the zygote imported it elsewhere; the file handlers' relative paths resolve here).
@@ -409,8 +420,26 @@ def _become_the_command(request: dict, fds: list[int]) -> None:
         sys.modules["numpy"].random.seed()
 
 
+def _run_script(script: str) -> None:
+    """``python -c script``: the code runs as the ``__main__`` module; an uncaught exception
+    goes to ``sys.excepthook`` (without this frame; Kedro's logging installs rich's) and
+    exits 1, as Python does."""
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(compile(script, "<string>", "exec"), main.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as error:  # reported as the interpreter reports it
+        sys.excepthook(type(error), error, error.__traceback__.tb_next)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    _serve(sys.argv[1])
+    request = _serve(sys.argv[1])
+    if request.get("script") is not None:
+        _run_script(request["script"])
+        sys.exit(0)
     from kedro.framework.cli import main
 
     sys.exit(main())

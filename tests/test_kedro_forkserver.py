@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,9 @@ def test_a_forked_command_answers_as_a_fresh_process(tmp_path, args):
 
 
 def _untimed(log: str) -> str:
-    return re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "", log, flags=re.MULTILINE)
+    """Without MLflow's (2026/12/02 17:57:51) and rich's ([12/02/26 17:57:51]) timestamps."""
+    log = re.sub(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", "", log, flags=re.MULTILINE)
+    return re.sub(r"^\[\d\d/\d\d/\d\d \d\d:\d\d:\d\d\] ", "", log, flags=re.MULTILINE)
 
 
 def test_a_forked_run_logs_as_a_fresh_one(tmp_path):
@@ -116,6 +119,42 @@ def test_a_pythonpath_of_other_packages_is_the_forked_commands_own(project_copy,
     # A PYTHONPATH entry holding a package the zygote has imported needs a fresh process.
     (tmp_path / "mlflow").mkdir()
     assert _forked(project_copy, "registry", "list", env=env) is None
+
+
+# What `python -c` shows a script: its argv, sys.path[0], __name__, the working directory and
+# environment; then what it writes, how it exits, or the traceback it dies with. Like the
+# tests' scripts, it imports Kedro first: Kedro logs its logging configuration when imported,
+# the forked child when it starts (tests/kedro_forkserver.py).
+PROBE_SCRIPT = """
+import kedro.framework.project
+import os, sys
+print(sys.argv, repr(sys.path[0]), __name__, os.getcwd(), os.environ["PROBE"])
+print("to stderr", file=sys.stderr)
+if sys.argv[1] == "exit":
+    sys.exit(3)
+if sys.argv[1] == "raise":
+    def fail():
+        raise ValueError("no " + sys.argv[2])
+    fail()
+"""
+
+
+@pytest.mark.parametrize("args", [("ok", "x"), ("exit", "x"), ("raise", "good")])
+def test_a_forked_python_script_answers_as_a_fresh_interpreter(tmp_path, args):
+    env = kedro_env(tmp_path) | {"PROBE": "from the caller"}
+    forked = kedro_fork_server().run(list(args), tmp_path, env, timeout=60, script=PROBE_SCRIPT)
+    fresh = subprocess.run(
+        [sys.executable, "-c", PROBE_SCRIPT, *args],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert forked is not None
+    assert (forked.returncode, _untimed(forked.stdout), forked.stderr) == (
+        fresh.returncode,
+        _untimed(fresh.stdout),
+        fresh.stderr,
+    )
+    assert forked.returncode == {"ok": 0, "exit": 3, "raise": 1}[args[0]]
+    assert "ValueError: no good" in forked.stderr or args[0] != "raise"
 
 
 def test_a_changed_import_time_setting_needs_a_fresh_process(project_copy):
