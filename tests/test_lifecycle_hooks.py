@@ -28,13 +28,7 @@ pytestmark = pytest.mark.integration
 
 MODEL_NAME = "future-skills-model"
 WEAK = WEAK_TRAINING_PARAMS
-DEFAULT = ",".join(
-    [
-        "training.permutation_importance.n_repeats=1",
-        "training.permutation_importance.max_rows=1000",
-        "training.calibration.bootstrap_resamples=5",
-    ]
-)
+DEFAULT = FAST_TRAINING_PARAMS  # the default model, trained with the tests' fast settings
 NO_SALARY = f"{DEFAULT},training.model.excluded_features=[avg_salary_k]"
 NO_SALARY_WEAK = f"{WEAK},training.model.excluded_features=[avg_salary_k]"
 

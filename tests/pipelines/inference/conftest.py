@@ -12,20 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_project, mlflow_client, run_kedro
+from tests.conftest import FAST_TRAINING_PARAMS, copy_project, mlflow_client, run_kedro
 
 MODEL_NAME = "future-skills-model"
 # Training takes ~1 min alone, several when the 2 cores are shared.
 TRAINING_TIMEOUT_S = 1800
-# These tests need a real registered champion, not a good one: a lighter fit and permutation
-# importance cut the run several-fold (the model still clears the promotion floor).
-FAST_TRAINING_PARAMS = ",".join(
-    (
-        "training.permutation_importance.n_repeats=1",
-        "training.permutation_importance.max_rows=500",
-        "training.calibration.bootstrap_resamples=5",
-    )
-)
 
 
 def assert_ok(result: subprocess.CompletedProcess) -> None:
