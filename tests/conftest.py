@@ -4,9 +4,7 @@ The suite runs in parallel (pytest-xdist, `-n auto --dist loadscope` in pyprojec
 module's tests stay on one worker, in order, so a module-scoped project copy, trained model or
 server is built once; every test and fixture writes only under its own temporary directory and
 servers listen on free ports (disjoint between workers), so modules never share state across
-workers. (A package-scoped fixture, the inference package's trained project, may be built once
-per worker: `--dist loadgroup` cannot group whole modules with pytest 9.2, whose node ids
-pytest-xdist 3.8 can no longer suffix with the group.)
+workers. Modules sharing a wider fixture run on one worker as one unit (SHARED_FIXTURE_GROUPS).
 """
 
 from __future__ import annotations
@@ -65,8 +63,41 @@ os.environ.setdefault("SPARK_SUBMIT_OPTS", TEST_JVM_OPTIONS)
 SLOW_MARKERS = ("team", "notebooks", "browser", "integration")
 
 
+# Modules that share a fixture wider than a module: the inference package's trained project
+# (package scope: a training run) and the Spark session (session scope: a JVM). Spread over
+# both workers, each built it, and a worker coming back to the package built the trained
+# project again: three trainings and two JVMs in one CI run (measured). Each group is one
+# xdist work unit, on one worker, its modules in collection order (a package's together).
+SHARED_FIXTURE_GROUPS = {
+    "tests/pipelines/inference/": "trained-project-and-spark",
+    "tests/spark/": "trained-project-and-spark",
+}
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its shared-fixture group, else its module."""
+    module = nodeid.split("::", 1)[0]
+    return next(
+        (group for prefix, group in SHARED_FIXTURE_GROUPS.items() if module.startswith(prefix)),
+        module,
+    )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadscope` with SHARED_FIXTURE_GROUPS' modules in one scope."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow modules first, each module's tests kept together and in their written order."""
+    """Slow work units first, each unit's tests kept together and in their written order."""
 
     def slowness(item: pytest.Item) -> int:
         markers = {mark.name for mark in item.iter_markers()}
@@ -75,11 +106,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             len(SLOW_MARKERS),
         )
 
-    module_rank: dict[str, int] = {}
+    unit_rank: dict[str, int] = {}
     for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        module_rank[module] = min(module_rank.get(module, len(SLOW_MARKERS)), slowness(item))
-    items.sort(key=lambda item: module_rank[item.nodeid.split("::", 1)[0]])
+        unit = work_unit(item.nodeid)
+        unit_rank[unit] = min(unit_rank.get(unit, len(SLOW_MARKERS)), slowness(item))
+    first_seen = {
+        unit: index
+        for index, unit in enumerate(dict.fromkeys(map(work_unit, (i.nodeid for i in items))))
+    }
+    items.sort(
+        key=lambda item: (unit_rank[work_unit(item.nodeid)], first_seen[work_unit(item.nodeid)])
+    )
 
 
 # What a fresh clone holds: no run outputs, no MLflow store, no VCS metadata.
