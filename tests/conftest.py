@@ -106,17 +106,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             len(SLOW_MARKERS),
         )
 
+    unit_of = {item.nodeid: work_unit(item.nodeid) for item in items}
     unit_rank: dict[str, int] = {}
     for item in items:
-        unit = work_unit(item.nodeid)
+        unit = unit_of[item.nodeid]
         unit_rank[unit] = min(unit_rank.get(unit, len(SLOW_MARKERS)), slowness(item))
-    first_seen = {
-        unit: index
-        for index, unit in enumerate(dict.fromkeys(map(work_unit, (i.nodeid for i in items))))
-    }
-    items.sort(
-        key=lambda item: (unit_rank[work_unit(item.nodeid)], first_seen[work_unit(item.nodeid)])
-    )
+    # A group's modules are not contiguous in collection order: keep each unit together.
+    first_seen = {unit: index for index, unit in enumerate(dict.fromkeys(unit_of.values()))}
+    items.sort(key=lambda item: (unit_rank[unit_of[item.nodeid]], first_seen[unit_of[item.nodeid]]))
 
 
 # What a fresh clone holds: no run outputs, no MLflow store, no VCS metadata.
