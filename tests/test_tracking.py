@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from mlflow import MlflowClient
 
 from tests.conftest import copy_project, kedro_env, mlflow_store, run_python
@@ -81,6 +82,40 @@ def test_the_production_environment_points_at_the_team_server(tmp_path):
     result = _open_session(project, project, env, "production")
     assert "http://127.0.0.1:5000 is unreachable" in result.stderr  # conf/production's default
     assert not (project / "mlflow.db").exists()
+
+
+# A notebook's kernel runs sessions one after another in one process (`%reload_kedro`, then
+# `session.run(...)`); one node of a tracked pipeline (evaluation) is enough to start a run.
+RUN_TWICE = """
+import sys
+import mlflow
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+bootstrap_project(sys.argv[1])
+for _ in range(2):
+    with KedroSession.create(project_path=sys.argv[1]) as session:
+        session.run(pipeline_names=["evaluation"], node_names=["data_engineering.validate_skills"])
+    left = mlflow.active_run()
+    print("active:", left.info.run_id if left else None)
+"""
+
+
+def test_each_session_run_in_one_process_is_its_own_finished_run(tmp_path):
+    project = copy_project(tmp_path)
+    result = run_python(RUN_TWICE, str(project), cwd=project, env=kedro_env(project))
+    assert result.returncode == 0, result.stderr[-4000:]
+    # kedro-mlflow re-enters the run before each node: nested re-entries (tracking.run.nested)
+    # stayed on MLflow's stack after the run ended, and the next session logged into that
+    # finished run, setting it RUNNING again.
+    assert [line for line in result.stdout.splitlines() if line.startswith("active:")] == [
+        "active: None",
+        "active: None",
+    ]
+    client = MlflowClient(tracking_uri=kedro_env(project)["MLFLOW_TRACKING_URI"])
+    experiments = yaml.safe_load((project / "conf/base/parameters.yml").read_text())
+    experiment = client.get_experiment_by_name(experiments["mlflow_experiments"]["evaluation"])
+    runs = client.search_runs([experiment.experiment_id])
+    assert [run.info.status for run in runs] == ["FINISHED", "FINISHED"]
 
 
 @pytest.fixture
