@@ -127,11 +127,18 @@ def test_a_pythonpath_of_other_packages_is_the_forked_commands_own(project_copy,
 # the forked child when it starts (tests/kedro_forkserver.py).
 PROBE_SCRIPT = """
 import kedro.framework.project
-import os, sys
+import atexit, os, sys, threading, time
 print(sys.argv, repr(sys.path[0]), __name__, os.getcwd(), os.environ["PROBE"])
+# The end of a process: non-daemon threads joined, then atexit handlers, then the buffered
+# standard streams flushed (stdout is a pipe: nothing written yet).
+atexit.register(lambda: print("atexit handler ran", file=sys.stderr))
+threading.Thread(target=lambda: time.sleep(0.2) or print("thread finished")).start()
+sys.stdout.write("no newline, not flushed")
 print("to stderr", file=sys.stderr)
 if sys.argv[1] == "exit":
-    sys.exit(3)
+    sys.exit(int(sys.argv[2]))
+if sys.argv[1] == "message":
+    sys.exit("stopped: " + sys.argv[2])
 if sys.argv[1] == "raise":
     def fail():
         raise ValueError("no " + sys.argv[2])
@@ -142,9 +149,11 @@ if sys.argv[1] == "raise":
 @pytest.mark.parametrize(
     ("args", "returncode", "stderr_tail"),
     [
-        (("ok", "x"), 0, "to stderr\n"),
-        (("exit", "x"), 3, "to stderr\n"),
-        (("raise", "good"), 1, "ValueError: no good\n"),
+        (("ok", "x"), 0, "to stderr\natexit handler ran\n"),
+        (("exit", "3"), 3, "to stderr\natexit handler ran\n"),
+        (("exit", "-1"), 255, "to stderr\natexit handler ran\n"),
+        (("message", "why"), 1, "to stderr\nstopped: why\natexit handler ran\n"),
+        (("raise", "good"), 1, "ValueError: no good\natexit handler ran\n"),
     ],
 )
 def test_a_forked_python_script_answers_as_a_fresh_interpreter(
