@@ -1,4 +1,5 @@
-"""Scoring large inputs in row blocks on several threads: the same probabilities, bit for bit."""
+"""Scoring: large inputs in row blocks on several threads (the same probabilities, bit for
+bit), and the quality metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pytest
 
 from future_skills_kedro import scoring
-from future_skills_kedro.contract import FEATURE_COLUMNS, TARGET_COLUMN
+from future_skills_kedro.contract import FEATURE_COLUMNS, NEED_LEVELS, TARGET_COLUMN
 from future_skills_kedro.pipelines.training.nodes import build_classifier
 from tests.pipelines.training.test_nodes import MODEL, make_model_input
 
@@ -87,3 +88,48 @@ def test_predict_need_levels_uses_the_threads_the_process_may_use(table, many_ro
     scoring.predict_need_levels(recording, many_rows)
 
     assert recording.block_rows == [2520, 2520]
+
+
+def _scored(proba: np.ndarray) -> pd.DataFrame:
+    predictions = pd.DataFrame(proba, columns=list(scoring.PROBABILITY_COLUMNS))
+    best = np.asarray(NEED_LEVELS, dtype=object)[proba.argmax(axis=1)]
+    predictions.insert(0, scoring.PREDICTION_COLUMN, best)
+    return predictions
+
+
+@pytest.mark.parametrize("case", ["every level", "HIGH never predicted", "one level true"])
+def test_metrics_are_scikit_learns_on_the_level_names(case):
+    """classification_metrics hands scikit-learn the levels' positions (faster): the values
+    are those scikit-learn gives on the names themselves, per class in contract order."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    rng = np.random.default_rng(7)
+    y_true = rng.choice(np.asarray(NEED_LEVELS, dtype=object), 500)
+    proba = rng.dirichlet([1, 1, 1], 500)
+    if case == "HIGH never predicted":
+        proba[:, NEED_LEVELS.index("HIGH")] = 0.0
+    if case == "one level true":
+        y_true[:] = "MEDIUM"
+
+    metrics = scoring.classification_metrics(pd.Series(y_true), _scored(proba))
+
+    y_pred = _scored(proba)[scoring.PREDICTION_COLUMN].to_numpy(object)
+    expected = {"accuracy": accuracy_score(y_true, y_pred)}
+    for average in ("macro", "weighted"):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=list(NEED_LEVELS), average=average, zero_division=0
+        )
+        expected |= {f"{average}_precision": precision, f"{average}_recall": recall}
+        expected[f"{average}_f1"] = f1
+    per_class = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(NEED_LEVELS), average=None, zero_division=0
+    )
+    for name, values in zip(("precision", "recall", "f1", "support"), per_class, strict=True):
+        expected |= {f"{name}_{level.lower()}": values[i] for i, level in enumerate(NEED_LEVELS)}
+    assert {name: metrics[name] for name in expected} == expected
+
+
+def test_an_unknown_target_level_is_named():
+    predictions = _scored(np.eye(3))
+    with pytest.raises(ValueError, match=r"unknown target level\(s\) \['VERY_HIGH'\]"):
+        scoring.classification_metrics(["LOW", "VERY_HIGH", "HIGH"], predictions)
