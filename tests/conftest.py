@@ -72,6 +72,9 @@ SHARED_FIXTURE_GROUPS = {
     "tests/pipelines/inference/": "trained-project-and-spark",
     "tests/spark/": "trained-project-and-spark",
 }
+# The fixtures those groups share: a test elsewhere that asks for one starts a second JVM or
+# trains a second template on the other worker, so collection refuses it.
+SHARED_FIXTURES = frozenset({"spark", "trained_template"})
 
 
 def work_unit(nodeid: str) -> str:
@@ -96,8 +99,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return SharedFixtureScheduling(config, log)
 
 
+def outside_the_shared_groups(items: list[pytest.Item]) -> list[str]:
+    """The tests that use a SHARED_FIXTURES fixture but are in no SHARED_FIXTURE_GROUPS unit."""
+    groups = set(SHARED_FIXTURE_GROUPS.values())
+    return [
+        item.nodeid
+        for item in items
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and work_unit(item.nodeid) not in groups
+    ]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow work units first, each unit's tests kept together and in their written order."""
+    misplaced = outside_the_shared_groups(items)
+    if misplaced:
+        raise pytest.UsageError(
+            f"{', '.join(sorted(SHARED_FIXTURES))} are shared by the modules of "
+            f"SHARED_FIXTURE_GROUPS (tests/conftest.py), one work unit: add the module of "
+            f"{misplaced[0]} there ({len(misplaced)} test(s) outside)"
+        )
 
     def slowness(item: pytest.Item) -> int:
         markers = {mark.name for mark in item.iter_markers()}

@@ -1,4 +1,5 @@
-"""The parallel test run (pytest-xdist) shares the cores instead of oversubscribing them."""
+"""The parallel test run (pytest-xdist) shares the cores instead of oversubscribing them, and
+keeps the modules of a shared fixture on one worker."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import mlflow_store, threads_per_worker
+from tests.conftest import mlflow_store, outside_the_shared_groups, threads_per_worker
 
 
 @pytest.mark.parametrize(
@@ -55,3 +56,22 @@ def test_a_tests_mlflow_store_does_not_outlive_it(tmp_path):
     other = f"sqlite:///{(tmp_path / 'b.db').as_posix()}"
     assert MlflowClient(tracking_uri=other)._registry_uri == other
     assert {name: os.environ.get(name) for name in before} == before
+
+
+class _Collected:
+    def __init__(self, nodeid: str, *fixtures: str) -> None:
+        self.nodeid, self.fixturenames = nodeid, ["tmp_path", *fixtures]
+
+
+def test_a_test_outside_the_shared_groups_may_not_use_their_fixtures():
+    items = [
+        _Collected("tests/spark/test_session.py::test_a", "spark"),
+        _Collected("tests/pipelines/inference/test_serving.py::test_b", "trained_template"),
+        _Collected("tests/test_team_setup.py::test_c"),
+        _Collected("tests/pipelines/monitoring/test_drift.py::test_d", "spark"),
+        _Collected("tests/test_notebooks.py::test_e[x]", "trained_template"),
+    ]
+    assert outside_the_shared_groups(items) == [
+        "tests/pipelines/monitoring/test_drift.py::test_d",
+        "tests/test_notebooks.py::test_e[x]",
+    ]
