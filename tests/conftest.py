@@ -111,7 +111,8 @@ def outside_the_shared_groups(items: list[pytest.Item]) -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow work units first, each unit's tests kept together and in their written order."""
+    """Slow work units first, each unit's tests kept together and in their written order;
+    a test using a shared fixture outside its group stops the collection."""
     misplaced = outside_the_shared_groups(items)
     if misplaced:
         raise pytest.UsageError(

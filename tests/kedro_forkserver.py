@@ -467,7 +467,7 @@ def _exit(command: Callable[[], object]) -> NoReturn:
             trace = trace.tb_next  # from the command's first frame, as a fresh process shows
         sys.excepthook(type(error), error, trace)
         status = 1
-    threading._shutdown()  # what the interpreter calls at exit (private, stable since 3.4)
+    threading._shutdown()  # private: what the interpreter itself calls at exit
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
