@@ -1,10 +1,11 @@
 """Shared fixtures: a temporary copy of the project and a real `kedro` CLI runner.
 
-The suite runs in parallel (pytest-xdist, `-n auto --dist loadscope` in pyproject.toml): one
-module's tests stay on one worker, in order, so a module-scoped project copy, trained model or
-server is built once; every test and fixture writes only under its own temporary directory and
-servers listen on free ports (disjoint between workers), so modules never share state across
-workers. Modules sharing a wider fixture run on one worker as one unit (SHARED_FIXTURE_GROUPS).
+The suite runs in parallel (pytest-xdist, `-n auto --dist loadscope` in pyproject.toml: a
+worker per core and one more): one module's tests stay on one worker, in order, so a
+module-scoped project copy, trained model or server is built once; every test and fixture
+writes only under its own temporary directory and servers listen on free ports (disjoint
+between workers), so modules never share state across workers. Modules sharing a wider
+fixture run on one worker as one unit (SHARED_FIXTURE_GROUPS).
 """
 
 from __future__ import annotations
