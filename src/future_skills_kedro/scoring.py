@@ -21,6 +21,7 @@ from future_skills_kedro.cores import numeric_threads
 PREDICTION_COLUMN = "predicted_need_level"
 CONFIDENCE_COLUMN = "confidence"
 PROBABILITY_COLUMNS = tuple(f"prob_{level}" for level in NEED_LEVELS)
+_LEVELS = pd.Index(NEED_LEVELS)  # a level's position: its probability column's
 # Metrics of classification_metrics where lower is better (all others: higher is better).
 LOWER_IS_BETTER = frozenset({"log_loss"})
 # Fewest rows worth a thread of their own: below, starting threads costs more than it saves.
@@ -80,9 +81,9 @@ def classification_metrics(
     # arrays with Python comparisons), once per call: the per-class values, averaged here as
     # scikit-learn averages them (zero_division=0 leaves no NaN: macro is their mean, weighted
     # their support-weighted mean, the plain mean when no row has a label). 6,000 rows: 56 ms
-    # -> 5 ms; a training run's slice, bootstrap and champion comparisons call this ~40 times.
+    # -> 6 ms; a training run's slice, bootstrap and champion comparisons call this ~40 times.
     true_codes = level_codes(y_true)
-    predicted = pd.Index(NEED_LEVELS).get_indexer(predictions[PREDICTION_COLUMN].to_numpy(object))
+    predicted = _LEVELS.get_indexer(predictions[PREDICTION_COLUMN].to_numpy(object))
     precision, recall, f1, support = precision_recall_fscore_support(
         true_codes, predicted, labels=list(range(len(NEED_LEVELS))), average=None, zero_division=0
     )
@@ -97,7 +98,7 @@ def classification_metrics(
         metrics[f"recall_{key}"] = float(recall[i])
         metrics[f"f1_{key}"] = float(f1[i])
         metrics[f"support_{key}"] = float(support[i])
-    metrics["log_loss"] = multiclass_log_loss(y_true, predictions)
+    metrics["log_loss"] = float(_true_class_log_loss(true_codes, predictions).mean())
     return metrics
 
 
@@ -114,28 +115,24 @@ def classification_metric_names() -> tuple[str, ...]:
     return tuple(classification_metrics(levels, one_per_class))
 
 
-def multiclass_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFrame) -> float:
-    """Mean negative log probability of the true class.
-
-    Computed here because sklearn's ``log_loss`` assumes lexicographically ordered labels,
-    while our probability columns follow the contract's LOW < MEDIUM < HIGH order.
-    """
-    return float(row_log_loss(y_true, predictions).mean())
-
-
 def row_log_loss(y_true: pd.Series | np.ndarray, predictions: pd.DataFrame) -> np.ndarray:
     """Negative log probability of the true class, per row (their mean is the log loss)."""
-    column = level_codes(y_true)
+    return _true_class_log_loss(level_codes(y_true), predictions)
+
+
+def _true_class_log_loss(codes: np.ndarray, predictions: pd.DataFrame) -> np.ndarray:
+    """Computed here because sklearn's ``log_loss`` assumes lexicographically ordered labels,
+    while the probability columns follow the contract's LOW < MEDIUM < HIGH order."""
     proba = predictions.loc[:, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
     proba = np.clip(proba, 1e-15, 1.0)
     proba = proba / proba.sum(axis=1, keepdims=True)
-    return -np.log(proba[np.arange(len(proba)), column])
+    return -np.log(proba[np.arange(len(proba)), codes])
 
 
 def level_codes(y_true: pd.Series | np.ndarray) -> np.ndarray:
     """Each target's position in NEED_LEVELS; raises naming the values that are not a level."""
     values = np.asarray(y_true, dtype=object)
-    codes = pd.Index(NEED_LEVELS).get_indexer(values)
+    codes = _LEVELS.get_indexer(values)
     if (codes < 0).any():
         unknown = sorted(set(values[codes < 0]), key=str)
         raise ValueError(f"unknown target level(s) {unknown}; expected {list(NEED_LEVELS)}")
